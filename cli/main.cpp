@@ -1,0 +1,317 @@
+// The `quantplay` command: inspect a model, sweep per-layer weight quantization error, search MixQuant bit-widths.
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/ir/error.h"
+#include "core/onnx/loader.h"
+#include "core/quant/mixquant.h"
+#include "core/quant/report.h"
+#include "core/quant/sweep.h"
+
+namespace {
+
+constexpr int kExitOk = 0, kExitUsage = 2, kExitBadModel = 3;
+
+// Aligned plain-text table: first column left-aligned, the rest right-aligned.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void print(FILE* out) const {
+    std::vector<size_t> w;
+    for (const auto& r : rows_)
+      for (size_t i = 0; i < r.size(); ++i) {
+        if (w.size() <= i) w.push_back(0);
+        w[i] = std::max(w[i], r[i].size());
+      }
+    for (size_t ri = 0; ri < rows_.size(); ++ri) {
+      const auto& r = rows_[ri];
+      std::string line;
+      for (size_t i = 0; i < r.size(); ++i) {
+        const std::string pad(w[i] - r[i].size(), ' ');
+        line += i == 0 ? r[i] + pad : "  " + pad + r[i];
+      }
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      std::fprintf(out, "%s\n", line.c_str());
+      if (ri == 0) {
+        size_t total = 0;
+        for (size_t x : w) total += x + 2;
+        std::fprintf(out, "%s\n", std::string(total - 2, '-').c_str());
+      }
+    }
+  }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::string fmt(const char* f, double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string thousands(int64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string base_name(const std::string& path) {
+  const size_t s = path.find_last_of('/');
+  return s == std::string::npos ? path : path.substr(s + 1);
+}
+
+struct Loaded {
+  qp::Graph graph;
+  size_t bytes = 0;
+};
+
+Loaded load(const std::string& path) {
+  Loaded m;
+  try {
+    const std::string bytes = qp::read_file_bytes(path);
+    m.bytes = bytes.size();
+    const size_t slash = path.find_last_of('/');
+    qp::DirExternalData ext(slash == std::string::npos ? "." : path.substr(0, slash));
+    m.graph = qp::onnx_load(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &ext);
+  } catch (const std::exception& e) {
+    throw qp::Error("cannot load '" + path + "': " + e.what());
+  }
+  return m;
+}
+
+void print_inspect(const std::string& path, const Loaded& m) {
+  const auto j = nlohmann::json::parse(qp::inspect_json(m.graph, base_name(path), m.bytes));
+  const auto& mo = j["model"];
+  std::printf("model       %s (%s bytes)\n", path.c_str(), thousands(mo["bytes"].get<int64_t>()).c_str());
+  std::string opsets;
+  for (auto it = mo["opsets"].begin(); it != mo["opsets"].end(); ++it)
+    opsets += (opsets.empty() ? "" : ", ") + it.key() + " " + std::to_string(it.value().get<int64_t>());
+  std::printf("format      IR %lld, opset %s\n", static_cast<long long>(mo["ir_version"].get<int64_t>()), opsets.c_str());
+  if (!mo["producer"].get<std::string>().empty()) std::printf("producer    %s\n", mo["producer"].get<std::string>().c_str());
+  auto values = [](const nlohmann::json& a) {
+    std::string s;
+    for (const auto& v : a) {
+      std::string shape = "?";
+      if (!v["shape"].is_null()) {
+        shape = "[";
+        for (size_t i = 0; i < v["shape"].size(); ++i)
+          shape += (i ? "," : "") + (v["shape"][i].is_string() ? v["shape"][i].get<std::string>() : v["shape"][i].dump());
+        shape += "]";
+      }
+      s += (s.empty() ? "" : "; ") + v["name"].get<std::string>() + " " + v["dtype"].get<std::string>() + " " + shape;
+    }
+    return s;
+  };
+  std::printf("inputs      %s\n", values(mo["inputs"]).c_str());
+  std::printf("outputs     %s\n", values(mo["outputs"]).c_str());
+  std::printf("nodes       %s (%s Constant nodes hold weights)\n", thousands(mo["nodes"].get<int64_t>()).c_str(),
+              thousands(mo["constant_nodes"].get<int64_t>()).c_str());
+  std::printf("weights     %s tensors, %s parameters\n", thousands(mo["weight_tensors"].get<int64_t>()).c_str(),
+              thousands(mo["parameters"].get<int64_t>()).c_str());
+  std::printf("layers      %zu quantizable, %s parameters\n", j["layers"].size(),
+              thousands(mo["layer_parameters"].get<int64_t>()).c_str());
+  std::string ops;
+  for (const auto& o : mo["ops"]) ops += (ops.empty() ? "" : ", ") + o["op"].get<std::string>() + " " + o["count"].dump();
+  std::printf("ops         %s\n", ops.c_str());
+  std::string unsup;
+  for (const auto& o : mo["unsupported_ops"]) {
+    unsup += (unsup.empty() ? "" : "; ") + (o["domain"].get<std::string>().empty() ? "" : o["domain"].get<std::string>() + ".") +
+             o["op"].get<std::string>() + " (" + o["count"].dump() + "x, e.g. " + o["nodes"][0].get<std::string>() + ")";
+  }
+  std::printf("unsupported %s\n\n", unsup.empty() ? "none" : unsup.c_str());
+  Table t({"layer", "op", "weight shape", "params", "channels", "groups", "bias"});
+  for (const auto& l : j["layers"]) {
+    std::string shape = "[";
+    for (size_t i = 0; i < l["shape"].size(); ++i) shape += (i ? "," : "") + l["shape"][i].dump();
+    shape += "]";
+    t.add({l["name"].get<std::string>(), l["op"].get<std::string>(), shape, thousands(l["params"].get<int64_t>()),
+           l["channels"].dump(), l["groups"].dump(), l["bias"].is_null() ? "-" : thousands(l["bias_params"].get<int64_t>())});
+  }
+  t.print(stdout);
+}
+
+void print_sweep(const qp::SweepReport& r) {
+  std::vector<std::string> head = {"layer", "op", "params", "max/std"};
+  for (int b : r.options.bits) head.push_back(std::to_string(b) + "b dB");
+  Table t(head);
+  for (const auto& ls : r.layers) {
+    std::vector<std::string> row = {ls.layer.name, ls.layer.op_type, thousands(ls.layer.params),
+                                    ls.results.empty() ? "-" : fmt("%.1f", ls.stats.max_over_std)};
+    if (ls.results.empty()) {
+      row.push_back("skipped: " + (ls.layer.skip.empty() ? std::string("non-finite weights") : ls.layer.skip));
+    } else {
+      for (const auto& e : ls.results) row.push_back(fmt("%.2f", e.sqnr_db));
+    }
+    t.add(row);
+  }
+  std::vector<std::string> row = {"(all weights)", "", "", ""};
+  for (const auto& e : r.model) row.push_back(fmt("%.2f", e.sqnr_db));
+  t.add(row);
+  std::printf("weight SQNR (dB) by bit-width; %s, %s, %s range, kernel %s, %.1f ms\n\n",
+              qp::scheme_name(r.options.scheme).c_str(), qp::granularity_name(r.options.granularity).c_str(),
+              qp::range_method_name(r.options.range).c_str(), r.simd_target.c_str(), r.elapsed_ms);
+  t.print(stdout);
+}
+
+void print_mixquant(const qp::MixQuantReport& r) {
+  std::printf("MixQuant: b = min{ b : QE[b] <= QEM x reference }, quantizer %s %s %s, reference %d bits\n\n",
+              qp::scheme_name(r.sweep.options.scheme).c_str(), qp::granularity_name(r.sweep.options.granularity).c_str(),
+              qp::range_method_name(r.sweep.options.range).c_str(), r.configs.empty() ? 8 : r.configs[0].reference_bits);
+  Table s({"QEM", "baseline", "mean bits", "weight KiB", "vs fp32", "vs int8", "weight SQNR dB"});
+  for (const auto& c : r.configs)
+    s.add({fmt("%g", c.qem), qp::baseline_name(c.baseline), fmt("%.3f", c.mean_bits), fmt("%.1f", c.weight_bytes / 1024),
+           fmt("%.2fx", c.compression_vs_fp32), fmt("%.2fx", c.compression_vs_int8), fmt("%.2f", c.weight_sqnr_db)});
+  s.print(stdout);
+  std::printf("\n");
+  std::vector<std::string> head = {"layer", "params", "QE@ref"};
+  for (const auto& c : r.configs) head.push_back(fmt("%g", c.qem) + "/" + qp::baseline_name(c.baseline));
+  Table t(head);
+  for (size_t i = 0; i < r.sweep.layers.size(); ++i) {
+    const auto& ls = r.sweep.layers[i];
+    std::vector<std::string> row = {ls.layer.name, thousands(ls.layer.params)};
+    double ref_qe = NAN;
+    int ref_bits = -1;
+    for (const auto& e : ls.results)
+      if (e.bits > ref_bits) {
+        ref_bits = e.bits;
+        ref_qe = e.qe;
+      }
+    row.push_back(ls.results.empty() ? "-" : fmt("%.3g", ref_qe));
+    for (const auto& c : r.configs) row.push_back(c.bits[i] == 0 ? "fp32" : std::to_string(c.bits[i]));
+    t.add(row);
+  }
+  t.print(stdout);
+}
+
+std::vector<int> parse_bits(const std::string& s) {
+  std::vector<int> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0') throw CLI::ValidationError("--bits", "'" + item + "' is not an integer");
+    out.push_back(static_cast<int>(v));
+  }
+  return out;
+}
+
+std::vector<double> parse_numbers(const std::string& s, const char* opt) {
+  std::vector<double> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0') throw CLI::ValidationError(opt, "'" + item + "' is not a number");
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"quantplay: per-layer quantization error, equalization and mixed precision for ONNX models"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("quantplay ") + "0.1.0");
+
+  std::string model;
+  bool as_json = false;
+  std::string bits = "8,7,6,5,4,3,2", granularity, scheme, range, range_mode = "restricted", qem = "1.5,2,3",
+              baseline = "layer";
+  bool reference = false;
+
+  auto* inspect = app.add_subcommand("inspect", "summary of a model: inputs, ops, weights, quantizable layers");
+  auto* sweep = app.add_subcommand("sweep", "per-layer weight quantization error at every bit-width");
+  auto* mixq = app.add_subcommand("mixquant", "MixQuant bit-width search (per-layer bits from quantization error)");
+  for (auto* sc : {inspect, sweep, mixq}) {
+    sc->add_option("MODEL", model, "ONNX model file (external data is read from its folder)")->required();
+    sc->add_flag("--json", as_json, "print the JSON report (schema quantplay/1, docs/json-schema.md)");
+  }
+  for (auto* sc : {sweep, mixq}) {
+    const bool mq = sc == mixq;
+    sc->add_option("--bits", bits, "comma-separated bit-widths in 2..16")->capture_default_str();
+    sc->add_option("--granularity", granularity, std::string("tensor | channel (default ") + (mq ? "tensor" : "tensor") + ")")
+        ->check(CLI::IsMember({"tensor", "channel"}));
+    sc->add_option("--scheme", scheme, std::string("sym | asym (default ") + (mq ? "asym" : "sym") + ")")
+        ->check(CLI::IsMember({"sym", "asym"}));
+    sc->add_option("--range", range, "minmax | percentile:P | mse | aciq[:laplace|gauss|mix] (default minmax)");
+    sc->add_option("--range-mode", range_mode, "restricted | full signed symmetric grid")
+        ->check(CLI::IsMember({"restricted", "full"}))->capture_default_str();
+    sc->add_flag("--reference-kernel", reference, "use the scalar reference kernel instead of SIMD");
+  }
+  mixq->add_option("--qem", qem, "comma-separated quantization error multipliers (>= 1)")->capture_default_str();
+  mixq->add_option("--baseline", baseline, "layer | model | max | all")
+      ->check(CLI::IsMember({"layer", "model", "max", "all"}))->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  auto sweep_opts = [&](qp::SweepOptions o) {
+    o.bits = parse_bits(bits);
+    if (!granularity.empty()) o.granularity = granularity == "channel" ? qp::Granularity::kChannel : qp::Granularity::kTensor;
+    if (!scheme.empty()) o.scheme = scheme == "asym" ? qp::Scheme::kAsymmetric : qp::Scheme::kSymmetric;
+    if (!range.empty()) o.range = qp::range_options_parse(range);
+    o.range_mode = range_mode == "full" ? qp::RangeMode::kFull : qp::RangeMode::kRestricted;
+    o.reference_kernel = reference;
+    qp::sweep_options_validate(o);
+    return o;
+  };
+
+  // Options first (usage errors, exit 2), then the model (exit 3).
+  qp::SweepOptions so;
+  qp::MixQuantOptions mo;
+  try {
+    if (*sweep) so = sweep_opts(qp::SweepOptions{});
+    if (*mixq) {
+      mo.sweep = sweep_opts(qp::MixQuantOptions::default_sweep());
+      mo.qem = parse_numbers(qem, "--qem");
+      if (baseline == "all") mo.baselines = {qp::Baseline::kLayer, qp::Baseline::kModel, qp::Baseline::kMax};
+      else mo.baselines = {qp::baseline_parse(baseline)};
+      qp::mixquant_options_validate(mo);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "quantplay: %s\n", e.what());
+    return kExitUsage;
+  }
+
+  Loaded m;
+  try {
+    m = load(model);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "quantplay: %s\n", e.what());
+    return kExitBadModel;
+  }
+  try {
+    if (*inspect) {
+      if (as_json) std::printf("%s\n", qp::inspect_json(m.graph, base_name(model), m.bytes, 2).c_str());
+      else print_inspect(model, m);
+    } else if (*sweep) {
+      const auto r = qp::quant_sweep(m.graph, so);
+      if (as_json) std::printf("%s\n", qp::sweep_json(r, 2).c_str());
+      else print_sweep(r);
+    } else if (*mixq) {
+      const auto r = qp::mixquant(m.graph, mo);
+      if (as_json) std::printf("%s\n", qp::mixquant_json(r, 2).c_str());
+      else print_mixquant(r);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "quantplay: %s: %s\n", model.c_str(), e.what());
+    return kExitBadModel;
+  }
+  return kExitOk;
+}

@@ -1,0 +1,50 @@
+// Dispatch of the fused quantize -> dequantize -> error kernel, and its scalar reference.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "core/quant/qdq_error.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "core/quant/qdq_error-inl.h"
+
+#if HWY_ONCE
+#include <algorithm>
+#include <cmath>
+
+#ifdef __EMSCRIPTEN__
+static_assert(HWY_STATIC_TARGET == HWY_WASM, "wasm builds must use -msimd128: Highway would fall back to EMU128");
+#endif
+
+namespace qp {
+
+#ifdef QP_HWY_STATIC_ONLY
+void f32_qdq_error(const float* x, size_t n, const QdqParams* q, size_t nq, QdqAccum* acc, double* sum_sq) {
+  HWY_STATIC_DISPATCH(QdqErrorImpl)(x, n, q, nq, acc, sum_sq);
+}
+const char* f32_qdq_error_target() { return HWY_STATIC_DISPATCH(QdqTargetImpl)(); }
+#else
+HWY_EXPORT(QdqErrorImpl);
+HWY_EXPORT(QdqTargetImpl);
+void f32_qdq_error(const float* x, size_t n, const QdqParams* q, size_t nq, QdqAccum* acc, double* sum_sq) {
+  HWY_DYNAMIC_DISPATCH(QdqErrorImpl)(x, n, q, nq, acc, sum_sq);
+}
+const char* f32_qdq_error_target() { return HWY_DYNAMIC_DISPATCH(QdqTargetImpl)(); }
+#endif
+
+void f32_qdq_error_ref(const float* x, size_t n, const QdqParams* q, size_t nq, QdqAccum* acc, double* sum_sq) {
+  double ss = 0;
+  for (size_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  *sum_sq += ss;
+  for (size_t k = 0; k < nq; ++k) {
+    const QdqParams& p = q[k];
+    for (size_t i = 0; i < n; ++i) {
+      const float t = std::nearbyint(x[i] * p.inv_scale) + p.zero_point;
+      const float c = std::min(std::max(t, p.qmin), p.qmax);
+      const float r = (c - p.zero_point) * p.scale - x[i];
+      acc[k].sq_err += static_cast<double>(r) * r;
+      acc[k].max_abs_err = std::max(acc[k].max_abs_err, static_cast<double>(std::fabs(r)));
+      if (t != c) acc[k].clipped += 1;
+    }
+  }
+}
+
+}  // namespace qp
+#endif  // HWY_ONCE
