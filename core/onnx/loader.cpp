@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -477,7 +478,18 @@ std::string real_path(const std::string& p) {
 std::string DirExternalData::read(const std::string& location, int64_t offset, int64_t length) const {
   if (location.empty() || location[0] == '/' || location.find('\\') != std::string::npos ||
       location.find(':') != std::string::npos)
-    throw Error("location '" + location + "' must be a relative path inside the model's folder");
+    throw Error("location '" + location + "' escapes the model's folder; refused");
+  // Lexical check first (a '..' that climbs above the folder), then the resolved path (symlinks).
+  int depth = 0;
+  size_t start = 0;
+  while (start <= location.size()) {
+    const size_t end = std::min(location.find('/', start), location.size());
+    const std::string part = location.substr(start, end - start);
+    if (part == "..") --depth;
+    else if (!part.empty() && part != ".") ++depth;
+    if (depth < 0) throw Error("location '" + location + "' escapes the model's folder; refused");
+    start = end + 1;
+  }
   const std::string base = real_path(dir_.empty() ? "." : dir_);
   const std::string full = (dir_.empty() ? "." : dir_) + "/" + location;
   const std::string resolved = real_path(full);
@@ -503,8 +515,8 @@ std::string DirExternalData::read(const std::string& location, int64_t offset, i
 std::string MapExternalData::read(const std::string& location, int64_t offset, int64_t length) const {
   std::string key = location;
   while (key.rfind("./", 0) == 0) key = key.substr(2);
-  if (key.empty() || key[0] == '/' || key.find("..") != std::string::npos)
-    throw Error("location '" + location + "' must name a file dropped together with the model; refused");
+  if (key.empty() || key[0] == '/' || key.find("..") != std::string::npos || key.find(':') != std::string::npos)
+    throw Error("location '" + location + "' escapes the model's folder; refused");
   auto it = files.find(key);
   if (it == files.end()) {
     // Browsers give bare file names: accept a location whose last component matches.

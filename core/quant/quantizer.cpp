@@ -45,6 +45,7 @@ QParams quant_params(const QuantSpec& spec, double lo, double hi) {
     if (!spec.is_signed) s = alpha / p.qmax;
     else if (spec.range_mode == RangeMode::kRestricted) s = alpha / p.qmax;
     else s = 2 * alpha / (std::ldexp(1.0, spec.bits) - 1);
+    if (!(s >= FLT_MIN)) return p;  // the step would be subnormal: 1/s overflows; treat as a zero range
     p.scale = static_cast<float>(s);
     return p;
   }
@@ -55,6 +56,10 @@ QParams quant_params(const QuantSpec& spec, double lo, double hi) {
     return p;
   }
   const double s = range / (static_cast<double>(p.qmax) - p.qmin);
+  if (!(s >= FLT_MIN)) {  // subnormal step: as a zero range (deviation from §1.4, which only names range 0)
+    p.zero_point = spec.is_signed ? 0 : p.qmin;
+    return p;
+  }
   p.scale = static_cast<float>(s);
   const double z = quant_round(p.qmin - lo / static_cast<double>(p.scale), spec.rounding);
   p.zero_point = static_cast<float>(std::clamp(z, static_cast<double>(p.qmin), static_cast<double>(p.qmax)));
