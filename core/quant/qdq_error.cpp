@@ -20,6 +20,9 @@ void f32_qdq_error(const float* x, size_t n, const QdqParams* q, size_t nq, QdqA
   HWY_STATIC_DISPATCH(QdqErrorImpl)(x, n, q, nq, acc, sum_sq);
 }
 const char* f32_qdq_error_target() { return HWY_STATIC_DISPATCH(QdqTargetImpl)(); }
+bool f32_moments(const float* x, size_t n, double* mn, double* mx, double* sum, double* sum_sq) {
+  return HWY_STATIC_DISPATCH(MomentsImpl)(x, n, mn, mx, sum, sum_sq);
+}
 #else
 HWY_EXPORT(QdqErrorImpl);
 HWY_EXPORT(QdqTargetImpl);
@@ -27,7 +30,20 @@ void f32_qdq_error(const float* x, size_t n, const QdqParams* q, size_t nq, QdqA
   HWY_DYNAMIC_DISPATCH(QdqErrorImpl)(x, n, q, nq, acc, sum_sq);
 }
 const char* f32_qdq_error_target() { return HWY_DYNAMIC_DISPATCH(QdqTargetImpl)(); }
+HWY_EXPORT(MomentsImpl);
+bool f32_moments(const float* x, size_t n, double* mn, double* mx, double* sum, double* sum_sq) {
+  return HWY_DYNAMIC_DISPATCH(MomentsImpl)(x, n, mn, mx, sum, sum_sq);
+}
 #endif
+
+QdqParams qdq_params_for_data(float scale, float zero_point, float qmin, float qmax, float data_min, float data_max) {
+  QdqParams p{1.0f / scale, scale, zero_point, qmin, qmax, false};
+  // The same float operations as the kernel; exact because x -> round(x * inv) + z is monotone for inv > 0.
+  const float t_lo = std::nearbyint(data_min * p.inv_scale) + zero_point;
+  const float t_hi = std::nearbyint(data_max * p.inv_scale) + zero_point;
+  p.never_clips = t_lo >= qmin && t_hi <= qmax && std::isfinite(t_lo) && std::isfinite(t_hi);
+  return p;
+}
 
 void f32_qdq_error_ref(const float* x, size_t n, const QdqParams* q, size_t nq, QdqAccum* acc, double* sum_sq) {
   double ss = 0;

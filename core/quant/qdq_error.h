@@ -10,7 +10,14 @@ namespace qp {
 // ONNX QuantizeLinear for speed: the code can differ by one step at exact ties, which changes no statistic here.
 struct QdqParams {
   float inv_scale, scale, zero_point, qmin, qmax;
+  // Set by qdq_params_for_data when no value of the data can leave [qmin, qmax]: the kernel then skips the
+  // clamp and the clip count (same results, fewer instructions). The reference ignores it.
+  bool never_clips = false;
 };
+
+// Kernel parameters for a quantizer, with never_clips decided exactly from the data's min and max
+// (rounding is monotone, so if both extremes land inside the grid every value does).
+QdqParams qdq_params_for_data(float scale, float zero_point, float qmin, float qmax, float data_min, float data_max);
 
 // Error sums of one quantizer; the kernel adds into them.
 struct QdqAccum {
@@ -25,6 +32,11 @@ void f32_qdq_error(const float* x, size_t n, const QdqParams* q, size_t nq, QdqA
 
 // Scalar reference of the same computation (double accumulation per element); the tests compare against it.
 void f32_qdq_error_ref(const float* x, size_t n, const QdqParams* q, size_t nq, QdqAccum* acc, double* sum_sq);
+
+// Sums for range statistics over x[0..n): min, max, sum, sum of squares (float32 within 1024-element blocks,
+// double across them). Returns false when a non-finite value (or a float32 overflow of x^2) makes them
+// unusable; the caller then falls back to a scalar pass that skips such values.
+bool f32_moments(const float* x, size_t n, double* min, double* max, double* sum, double* sum_sq);
 
 // Name of the SIMD target the kernel runs on here ("AVX2", "WASM", ...).
 const char* f32_qdq_error_target();

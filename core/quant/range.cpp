@@ -59,16 +59,20 @@ RangeStats range_stats(const float* x, size_t n, bool with_mad) {
   RangeStats st;
   st.n = n;
   double mn = INFINITY, mx = -INFINITY, sum = 0, sq = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const double v = x[i];
-    if (!std::isfinite(v)) {
-      ++st.non_finite;
-      continue;
+  if (n == 0 || !f32_moments(x, n, &mn, &mx, &sum, &sq)) {
+    // Slow path for tensors with NaN/Inf: count them and leave them out (§1.4).
+    mn = INFINITY, mx = -INFINITY, sum = 0, sq = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const double v = x[i];
+      if (!std::isfinite(v)) {
+        ++st.non_finite;
+        continue;
+      }
+      mn = std::min(mn, v);
+      mx = std::max(mx, v);
+      sum += v;
+      sq += v * v;
     }
-    mn = std::min(mn, v);
-    mx = std::max(mx, v);
-    sum += v;
-    sq += v * v;
   }
   const size_t nf = n - st.non_finite;
   if (nf == 0) return st;
@@ -141,11 +145,12 @@ double percentile_of(std::vector<float>& v, double p) {
 
 // MSE of every candidate range in one pass of the fused kernel; returns the index of the best
 // (ties go to the wider range, which comes later in the candidate list).
-size_t best_candidate(const float* x, size_t n, const QuantSpec& spec, const std::vector<std::pair<double, double>>& cand) {
+size_t best_candidate(const float* x, size_t n, const RangeStats& st, const QuantSpec& spec,
+                      const std::vector<std::pair<double, double>>& cand) {
   std::vector<QdqParams> q(cand.size());
   for (size_t i = 0; i < cand.size(); ++i) {
     const QParams p = quant_params(spec, cand[i].first, cand[i].second);
-    q[i] = {1.0f / p.scale, p.scale, p.zero_point, p.qmin, p.qmax};
+    q[i] = qdq_params_for_data(p.scale, p.zero_point, p.qmin, p.qmax, static_cast<float>(st.min), static_cast<float>(st.max));
   }
   std::vector<QdqAccum> acc(cand.size());
   double ss = 0;
@@ -171,13 +176,13 @@ std::pair<double, double> mse_range(const float* x, size_t n, const RangeStats& 
   constexpr int K = 40;
   std::vector<std::pair<double, double>> cand;
   for (int k = 1; k <= K; ++k) cand.emplace_back(lo * k / K, hi * k / K);
-  double c = static_cast<double>(best_candidate(x, n, spec, cand) + 1) / K;
+  double c = static_cast<double>(best_candidate(x, n, st, spec, cand) + 1) / K;
   cand.clear();
   for (int k = -K / 2; k <= K / 2; ++k) {
     const double f = c + static_cast<double>(k) / (K * K / 2);
     if (f > 0 && f <= 1) cand.emplace_back(lo * f, hi * f);
   }
-  const auto best = cand[best_candidate(x, n, spec, cand)];
+  const auto best = cand[best_candidate(x, n, st, spec, cand)];
   if (spec.scheme == Scheme::kSymmetric) return best;
   // Asymmetric: refine each end alone (0.9x..1.1x, never past the data) with the other end fixed.
   double blo = best.first, bhi = best.second;
@@ -188,7 +193,7 @@ std::pair<double, double> mse_range(const float* x, size_t n, const RangeStats& 
       if (upper) cand.emplace_back(blo, std::min(bhi * f, hi));
       else cand.emplace_back(std::max(blo * f, lo), bhi);
     }
-    std::tie(blo, bhi) = cand[best_candidate(x, n, spec, cand)];
+    std::tie(blo, bhi) = cand[best_candidate(x, n, st, spec, cand)];
   }
   return {blo, bhi};
 }

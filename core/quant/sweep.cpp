@@ -42,7 +42,6 @@ void finish(QuantError& e, double sum_sq, const QdqAccum& a, double n) {
   e.clipped_frac = n > 0 ? a.clipped / n : 0;
 }
 
-QdqParams kernel_params(const QParams& p) { return {1.0f / p.scale, p.scale, p.zero_point, p.qmin, p.qmax}; }
 
 }  // namespace
 
@@ -101,7 +100,9 @@ SweepReport quant_sweep(const Graph& g, const SweepOptions& opt, const Progress&
           for (size_t k = 0; k < nb; ++k) {
             const QuantSpec spec = sweep_spec(opt, opt.bits[k]);
             const auto r = range_select(row, len, st, spec, opt.range);
-            q[k] = kernel_params(quant_params(spec, r.first, r.second));
+            const QParams p = quant_params(spec, r.first, r.second);
+            q[k] = qdq_params_for_data(p.scale, p.zero_point, p.qmin, p.qmax, static_cast<float>(st.min),
+                                       static_cast<float>(st.max));
           }
           kernel(row, len, q.data(), nb, acc.data(), &ss);
         }

@@ -1,0 +1,69 @@
+// The bad-input corpus through the CLI (exit 3 + message) and the wasm API (Error + message); nothing crashes.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'child_process';
+import { mkdtempSync, readFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { test } from 'node:test';
+import { basename, join } from 'path';
+import { cliRun, realModels, root, wasm } from './common.mjs';
+
+const dir = mkdtempSync(join(tmpdir(), 'qp_corpus_'));
+const source = realModels().find((m) => m.endsWith('ch_ppocr_mobile_v2.0_cls_infer.onnx'));
+execFileSync(join(root, 'build/tests/make_bad_corpus'), [source, join(dir, 'nested')]);
+const corpus = JSON.parse(readFileSync(join(dir, 'nested/expected.json'), 'utf8'));
+const qp = await wasm();
+
+test('corpus is not empty', () => {
+  assert.ok(corpus.cases.length >= 10);
+  assert.ok(corpus.flips.length >= 50);
+});
+
+for (const c of corpus.cases) {
+  test(`CLI refuses ${basename(c.file)} with the pinned message`, () => {
+    for (const cmd of ['inspect', 'sweep']) {
+      const r = cliRun([cmd, c.file]);
+      assert.equal(r.status, 3, `exit ${r.status}, stderr: ${r.stderr}`);
+      assert.ok(r.stderr.includes(c.expect), `stderr: ${r.stderr}\nexpected: ${c.expect}`);
+      assert.ok(r.stderr.startsWith(`quantplay: cannot load '${c.file}': `), r.stderr);
+    }
+  });
+  test(`wasm refuses ${basename(c.file)} with the pinned message`, () => {
+    assert.throws(() => qp.load(readFileSync(c.file), { name: basename(c.file) }),
+      (e) => e instanceof Error && e.message.includes(c.expect) || assert.fail(`got: ${e && e.message}`));
+  });
+}
+
+test('bit flips: the CLI and wasm load or refuse, never crash, and wasm stays usable', () => {
+  let refused = 0;
+  for (const f of corpus.flips) {
+    const r = cliRun(['sweep', f]);
+    assert.ok(r.status === 0 || r.status === 3, `${f}: exit ${r.status} signal ${r.signal}\n${r.stderr}`);
+    try {
+      const id = qp.load(readFileSync(f));
+      qp.sweep(id);
+      qp.unload(id);
+    } catch (e) {
+      assert.ok(e instanceof Error && e.message.length > 0, `${f}: ${e}`);
+      refused++;
+    }
+  }
+  assert.ok(refused > 0);
+  const id = qp.load(readFileSync(source));
+  assert.ok(qp.sweep(id).layers.length > 0);
+});
+
+test('CLI usage errors exit 2 and name the option', () => {
+  let r = cliRun(['sweep', source, '--bits', '8,1']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /bits\[1\]: 1 is outside 2\.\.16/);
+  r = cliRun(['mixquant', source, '--qem', '0.5']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /qem\[0\]: 0\.500000 must be a finite number >= 1/);
+  r = cliRun(['sweep', source, '--range', 'kl']);
+  assert.equal(r.status, 2);
+  r = cliRun(['nonsense']);
+  assert.equal(r.status, 2);
+  r = cliRun(['inspect', join(dir, 'does-not-exist.onnx')]);
+  assert.equal(r.status, 3);
+  assert.match(r.stderr, /cannot open .*does-not-exist\.onnx': No such file or directory/);
+});
