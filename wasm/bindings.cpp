@@ -22,7 +22,27 @@ struct Model {
   qp::Graph graph;
   std::string file;
   size_t bytes = 0;
+  // The last sweep, so that MixQuant calls with the same quantizer (every slider move) only re-run the search.
+  std::string sweep_key;
+  qp::SweepReport sweep;
 };
+
+std::string sweep_key(const qp::SweepOptions& o) {
+  std::string k = qp::range_method_name(o.range) + "|" + qp::scheme_name(o.scheme) + "|" +
+                  qp::granularity_name(o.granularity) + "|" + std::to_string(static_cast<int>(o.range_mode)) + "|" +
+                  (o.reference_kernel ? "ref" : "simd");
+  for (int b : o.bits) k += "," + std::to_string(b);
+  return k;
+}
+
+const qp::SweepReport& cached_sweep(Model& m, const qp::SweepOptions& o, const qp::Progress& progress) {
+  const std::string key = sweep_key(o);
+  if (key != m.sweep_key) {
+    m.sweep = qp::quant_sweep(m.graph, o, progress);
+    m.sweep_key = key;
+  }
+  return m.sweep;
+}
 
 std::map<int, std::unique_ptr<Model>> g_models;
 int g_next_id = 1;
@@ -97,17 +117,21 @@ std::string inspect(int id) {
 
 std::string sweep(int id, std::string options, val progress) {
   return guarded([&] {
-    const Model& m = model(id);
+    Model& m = model(id);
     const qp::SweepOptions o = qp::sweep_options_from_json(options);
-    return qp::sweep_json(qp::quant_sweep(m.graph, o, progress_fn(progress)));
+    m.sweep_key.clear();  // a sweep call always measures afresh (its elapsed_ms is the cost of a sweep)
+    return qp::sweep_json(cached_sweep(m, o, progress_fn(progress)));
   });
 }
 
 std::string mixquant(int id, std::string options, val progress) {
   return guarded([&] {
-    const Model& m = model(id);
+    Model& m = model(id);
     const qp::MixQuantOptions o = qp::mixquant_options_from_json(options);
-    return qp::mixquant_json(qp::mixquant(m.graph, o, progress_fn(progress)));
+    qp::MixQuantReport r;
+    r.sweep = cached_sweep(m, o.sweep, progress_fn(progress));
+    r.configs = qp::mixquant_search(r.sweep, o.qem, o.baselines);
+    return qp::mixquant_json(r);
   });
 }
 

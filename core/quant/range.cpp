@@ -115,12 +115,25 @@ double golden_min(F f, double lo, double hi) {
 }
 }  // namespace
 
-double aciq_alpha_laplace(int bits) {
-  return golden_min([bits](double a) { return aciq_mse_laplace(a, 1, bits); }, 0.01, 40);
+namespace {
+// Optimal alpha per bit-width 1..17 (17: the one-sided 16-bit case), searched once.
+struct AciqTable {
+  double laplace[18], gauss[18];
+  AciqTable() {
+    for (int m = 1; m <= 17; ++m) {
+      laplace[m] = golden_min([m](double a) { return aciq_mse_laplace(a, 1, m); }, 0.01, 40);
+      gauss[m] = golden_min([m](double a) { return aciq_mse_gauss(a, 1, m); }, 0.01, 12);
+    }
+  }
+};
+const AciqTable& aciq_table() {
+  static const AciqTable t;
+  return t;
 }
-double aciq_alpha_gauss(int bits) {
-  return golden_min([bits](double a) { return aciq_mse_gauss(a, 1, bits); }, 0.01, 12);
-}
+}  // namespace
+
+double aciq_alpha_laplace(int bits) { return aciq_table().laplace[std::clamp(bits, 1, 17)]; }
+double aciq_alpha_gauss(int bits) { return aciq_table().gauss[std::clamp(bits, 1, 17)]; }
 
 // --- helpers -----------------------------------------------------------------------------------------------
 
