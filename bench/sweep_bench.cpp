@@ -72,11 +72,14 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-double time_sweep(const qp::Graph& g, const qp::SweepOptions& o, int runs) {
+// Median time of `runs` sweeps; with a cache the first (untimed) sweep fills it, as an interactive re-sweep.
+double time_sweep(const qp::Graph& g, const qp::SweepOptions& o, int runs, bool warm) {
   std::vector<double> t;
+  qp::SweepCache cache;
+  if (warm) qp::quant_sweep(g, o, {}, &cache);
   for (int i = 0; i < runs; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    const auto r = qp::quant_sweep(g, o);
+    const auto r = qp::quant_sweep(g, o, {}, warm ? &cache : nullptr);
     t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     if (r.layers.empty()) std::abort();
   }
@@ -96,8 +99,8 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> models = {out};
   for (int i = 2; i < argc; ++i) models.push_back(argv[i]);
-  std::printf("| model | weights | config | SIMD ms (median) | scalar ref ms (median) | ref / SIMD |\n");
-  std::printf("|---|---|---|---|---|---|\n");
+  std::printf("| model | weights | config | SIMD 1 thread | SIMD 2 threads | SIMD 1 thread, stats cached | scalar ref 1 thread | ref / SIMD (1 thread) |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
   for (const auto& path : models) {
     const qp::Graph g = qp::onnx_load_file(path);
     int64_t params = 0;
@@ -108,12 +111,18 @@ int main(int argc, char** argv) {
         o.granularity = qp::Granularity::kChannel;
         o.scheme = qp::Scheme::kAsymmetric;
       }
-      const double simd = time_sweep(g, o, 21);
+      o.threads = 1;
+      const double simd1 = time_sweep(g, o, 21, false);
+      const double warm1 = time_sweep(g, o, 21, true);
+      o.threads = 2;
+      const double simd2 = time_sweep(g, o, 21, false);
+      o.threads = 1;
       o.reference_kernel = true;
-      const double ref = time_sweep(g, o, 5);
+      const double ref = time_sweep(g, o, 5, false);
       const size_t slash = path.find_last_of('/');
-      std::printf("| %s | %.2f M | %s | %.1f | %.1f | %.1fx |\n", path.substr(slash == std::string::npos ? 0 : slash + 1).c_str(),
-                  params / 1e6, cfg == 0 ? "sym, tensor" : "asym, channel", simd, ref, ref / simd);
+      std::printf("| %s | %.2f M | %s | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1fx |\n",
+                  path.substr(slash == std::string::npos ? 0 : slash + 1).c_str(), params / 1e6,
+                  cfg == 0 ? "sym, tensor" : "asym, channel", simd1, simd2, warm1, ref, ref / simd1);
     }
   }
   std::printf("\nSIMD target: %s\n", qp::quant_sweep(qp::onnx_load_file(out), {}).simd_target.c_str());

@@ -25,6 +25,7 @@ struct Model {
   // The last sweep, so that MixQuant calls with the same quantizer (every slider move) only re-run the search.
   std::string sweep_key;
   qp::SweepReport sweep;
+  qp::SweepCache cache;  // per-tensor statistics: re-sweeps with other options read each weight once
 };
 
 std::string sweep_key(const qp::SweepOptions& o) {
@@ -38,7 +39,7 @@ std::string sweep_key(const qp::SweepOptions& o) {
 const qp::SweepReport& cached_sweep(Model& m, const qp::SweepOptions& o, const qp::Progress& progress) {
   const std::string key = sweep_key(o);
   if (key != m.sweep_key) {
-    m.sweep = qp::quant_sweep(m.graph, o, progress);
+    m.sweep = qp::quant_sweep(m.graph, o, progress, &m.cache);
     m.sweep_key = key;
   }
   return m.sweep;

@@ -67,7 +67,7 @@ HWY_INLINE void QdqBlockAny(D d, const float* HWY_RESTRICT x, size_t len, const 
 }
 
 inline void QdqErrorImpl(const float* HWY_RESTRICT x, size_t n, const QdqParams* HWY_RESTRICT q, size_t nq,
-                         QdqAccum* HWY_RESTRICT acc, double* HWY_RESTRICT sum_sq) {
+                         QdqAccum* HWY_RESTRICT acc, double* sum_sq) {
   const hn::ScalableTag<float> d;
   using V = hn::Vec<decltype(d)>;
   const size_t N = hn::Lanes(d);
@@ -85,18 +85,20 @@ inline void QdqErrorImpl(const float* HWY_RESTRICT x, size_t n, const QdqParams*
       xb = tail;
       len = padded;
     }
-    V s0 = hn::Zero(d), s1 = hn::Zero(d);
-    size_t i = 0;
-    for (; i + 2 * N <= len; i += 2 * N) {
-      const V v0 = hn::LoadU(d, xb + i), v1 = hn::LoadU(d, xb + i + N);
-      s0 = hn::MulAdd(v0, v0, s0);
-      s1 = hn::MulAdd(v1, v1, s1);
+    if (sum_sq) {
+      V s0 = hn::Zero(d), s1 = hn::Zero(d);
+      size_t i = 0;
+      for (; i + 2 * N <= len; i += 2 * N) {
+        const V v0 = hn::LoadU(d, xb + i), v1 = hn::LoadU(d, xb + i + N);
+        s0 = hn::MulAdd(v0, v0, s0);
+        s1 = hn::MulAdd(v1, v1, s1);
+      }
+      for (; i < len; i += N) {
+        const V v0 = hn::LoadU(d, xb + i);
+        s0 = hn::MulAdd(v0, v0, s0);
+      }
+      ss += hn::GetLane(hn::SumOfLanes(d, hn::Add(s0, s1)));
     }
-    for (; i < len; i += N) {
-      const V v0 = hn::LoadU(d, xb + i);
-      s0 = hn::MulAdd(v0, v0, s0);
-    }
-    ss += hn::GetLane(hn::SumOfLanes(d, hn::Add(s0, s1)));
     for (size_t k = 0; k < nq; ++k) {
       V e2 = hn::Zero(d), mx = hn::Zero(d), cl = hn::Zero(d);
       QdqBlockAny(d, xb, len, q[k], e2, mx, cl);
@@ -105,7 +107,7 @@ inline void QdqErrorImpl(const float* HWY_RESTRICT x, size_t n, const QdqParams*
       acc[k].clipped += hn::GetLane(hn::SumOfLanes(d, cl));
     }
   }
-  *sum_sq += ss;
+  if (sum_sq) *sum_sq += ss;
 }
 
 inline bool MomentsImpl(const float* HWY_RESTRICT x, size_t n, double* HWY_RESTRICT mn, double* HWY_RESTRICT mx,

@@ -46,9 +46,11 @@ QdqParams qdq_params_for_data(float scale, float zero_point, float qmin, float q
 }
 
 void f32_qdq_error_ref(const float* x, size_t n, const QdqParams* q, size_t nq, QdqAccum* acc, double* sum_sq) {
-  double ss = 0;
-  for (size_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
-  *sum_sq += ss;
+  if (sum_sq) {
+    double ss = 0;
+    for (size_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+    *sum_sq += ss;
+  }
   for (size_t k = 0; k < nq; ++k) {
     const QdqParams& p = q[k];
     for (size_t i = 0; i < n; ++i) {

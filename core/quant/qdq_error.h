@@ -27,7 +27,7 @@ struct QdqAccum {
 };
 
 // Reads x[0..n) once (in L1-sized blocks) and accumulates, for each of the nq quantizers, into acc[k];
-// adds sum x^2 to *sum_sq. Highway SIMD, dynamic dispatch natively, WASM SIMD128 in the browser.
+// adds sum x^2 to *sum_sq unless sum_sq is null. Highway SIMD, dynamic dispatch natively, WASM SIMD128 in the browser.
 void f32_qdq_error(const float* x, size_t n, const QdqParams* q, size_t nq, QdqAccum* acc, double* sum_sq);
 
 // Scalar reference of the same computation (double accumulation per element); the tests compare against it.

@@ -78,6 +78,7 @@ RangeStats range_stats(const float* x, size_t n, bool with_mad) {
   if (nf == 0) return st;
   st.min = mn;
   st.max = mx;
+  st.sum_sq = sq;
   st.mean = sum / static_cast<double>(nf);
   st.std = std::sqrt(std::max(0.0, sq / static_cast<double>(nf) - st.mean * st.mean));
   if (with_mad) {
@@ -85,6 +86,7 @@ RangeStats range_stats(const float* x, size_t n, bool with_mad) {
     for (size_t i = 0; i < n; ++i)
       if (std::isfinite(x[i])) mad += std::fabs(x[i] - st.mean);
     st.mean_abs_dev = mad / static_cast<double>(nf);
+    st.has_mad = true;
   }
   return st;
 }

@@ -26,6 +26,8 @@ RangeOptions range_options_parse(const std::string& s);
 // Non-finite values are counted and left out of the statistics.
 struct RangeStats {
   double min = 0, max = 0, mean = 0, std = 0, mean_abs_dev = 0;  // mean_abs_dev = mean |x - mean| (Laplace b)
+  double sum_sq = 0;  // sum of x^2 over the finite values
+  bool has_mad = false;
   size_t n = 0;
   size_t non_finite = 0;
 };

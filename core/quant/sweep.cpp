@@ -2,7 +2,13 @@
 #include "core/quant/sweep.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <mutex>
+#ifndef __EMSCRIPTEN__
+#include <thread>
+#endif
 #include <cmath>
 #include <set>
 
@@ -45,82 +51,148 @@ void finish(QuantError& e, double sum_sq, const QdqAccum& a, double n) {
 
 }  // namespace
 
-SweepReport quant_sweep(const Graph& g, const SweepOptions& opt, const Progress& progress) {
+namespace {
+
+struct LayerSums {
+  std::vector<QdqAccum> acc;
+  double sum_sq = 0, n = 0;
+};
+
+// Whole-tensor statistics, from the cache when it has them (they do not depend on the options).
+RangeStats tensor_stats(const Tensor& w, bool with_mad, SweepCache* cache) {
+  if (cache) {
+    std::lock_guard<std::mutex> lock(cache->mu);
+    auto it = cache->stats.find(w.name);
+    if (it != cache->stats.end() && (!with_mad || it->second.has_mad)) return it->second;
+  }
+  const RangeStats st = range_stats(w.f32(), static_cast<size_t>(w.numel()), with_mad);
+  if (cache) {
+    std::lock_guard<std::mutex> lock(cache->mu);
+    cache->stats[w.name] = st;
+  }
+  return st;
+}
+
+void sweep_layer(const Graph& g, const SweepOptions& opt, SweepCache* cache, LayerSweep& ls, LayerSums& sums) {
+  const Layer& l = ls.layer;
+  const Tensor* w = g.weight(l.weight);
+  if (!l.skip.empty() || !w) {
+    ls.flags.push_back("skipped");
+    return;
+  }
+  const size_t nb = opt.bits.size();
+  const size_t n = static_cast<size_t>(l.params);
+  const bool with_mad = opt.range.method == RangeMethod::kAciq;
+  const bool per_tensor = opt.granularity == Granularity::kTensor;
+  // Whole-tensor statistics (double); non-finite values stop the layer (§1.4).
+  const RangeStats whole = tensor_stats(*w, with_mad && per_tensor, cache);
+  ls.stats.non_finite = static_cast<int64_t>(whole.non_finite);
+  ls.stats.min = whole.min;
+  ls.stats.max = whole.max;
+  ls.stats.absmax = std::max(-whole.min, whole.max);
+  ls.stats.mean = whole.mean;
+  ls.stats.std = whole.std;
+  ls.stats.max_over_std = whole.std > 0 ? ls.stats.absmax / whole.std : 0;
+  if (ls.stats.non_finite > 0) {
+    ls.flags.push_back("non_finite");
+    return;
+  }
+  if (n == 0) return;
+  if (n < 16) ls.flags.push_back("tiny");
+  sums.acc.assign(nb, QdqAccum{});
+  auto kernel = opt.reference_kernel ? &f32_qdq_error_ref : &f32_qdq_error;
+  std::vector<QdqParams> q(nb);
+  ChannelView view;
+  if (per_tensor) {
+    view.data = w->f32();
+    view.channels = 1;
+    view.inner = static_cast<int64_t>(n);
+  } else {
+    view = channel_view(*w, l.channel_axis);
+  }
+  for (int64_t c = 0; c < view.channels; ++c) {
+    const float* row = view.data + c * view.inner;
+    const size_t len = static_cast<size_t>(view.inner);
+    const RangeStats st = per_tensor ? whole : range_stats(row, len, with_mad);
+    for (size_t k = 0; k < nb; ++k) {
+      const QuantSpec spec = sweep_spec(opt, opt.bits[k]);
+      const auto r = range_select(row, len, st, spec, opt.range);
+      const QParams p = quant_params(spec, r.first, r.second);
+      q[k] = qdq_params_for_data(p.scale, p.zero_point, p.qmin, p.qmax, static_cast<float>(st.min),
+                                 static_cast<float>(st.max));
+    }
+    kernel(row, len, q.data(), nb, sums.acc.data(), nullptr);  // the signal comes from the statistics
+  }
+  sums.sum_sq = whole.sum_sq;
+  sums.n = static_cast<double>(n);
+  ls.results.resize(nb);
+  for (size_t k = 0; k < nb; ++k) {
+    ls.results[k].bits = opt.bits[k];
+    finish(ls.results[k], sums.sum_sq, sums.acc[k], sums.n);
+  }
+  if (!(sums.sum_sq > 0)) ls.flags.push_back("zero_signal");
+}
+
+}  // namespace
+
+SweepReport quant_sweep(const Graph& g, const SweepOptions& opt, const Progress& progress, SweepCache* cache) {
   sweep_options_validate(opt);
   const auto t0 = std::chrono::steady_clock::now();
   SweepReport rep;
   rep.options = opt;
   rep.simd_target = opt.reference_kernel ? "scalar reference" : f32_qdq_error_target();
   const size_t nb = opt.bits.size();
-  auto kernel = opt.reference_kernel ? &f32_qdq_error_ref : &f32_qdq_error;
+
+  const std::vector<Layer> layers = find_layers(g);
+  rep.layers.resize(layers.size());
+  std::vector<LayerSums> sums(layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) rep.layers[i].layer = layers[i];
+
+  // Layers are independent: natively they are shared out over threads (results do not depend on the
+  // split: each layer's sums are its own, and the model totals are added in layer order below).
+  size_t threads = 1;
+#ifndef __EMSCRIPTEN__
+  threads = opt.threads > 0 ? static_cast<size_t>(opt.threads) : std::max(1u, std::thread::hardware_concurrency());
+#endif
+  threads = std::max<size_t>(1, std::min(threads, layers.size()));
+  std::atomic<size_t> next{0};
+  std::mutex progress_mu;
+  size_t done = 0;
+  std::exception_ptr failure;
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < layers.size();) {
+      try {
+        sweep_layer(g, opt, cache, rep.layers[i], sums[i]);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(progress_mu);
+        if (!failure) failure = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(progress_mu);
+      ++done;
+      if (progress) progress(done, layers.size(), layers[i].name);
+    }
+  };
+#ifndef __EMSCRIPTEN__
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+#else
+  worker();
+#endif
+  if (failure) std::rethrow_exception(failure);
 
   std::vector<QdqAccum> model_acc(nb);
   double model_ss = 0, model_n = 0;
-  const std::vector<Layer> layers = find_layers(g);
-  for (size_t li = 0; li < layers.size(); ++li) {
-    LayerSweep ls;
-    ls.layer = layers[li];
-    const Layer& l = ls.layer;
-    const Tensor* w = g.weight(l.weight);
-    if (!l.skip.empty() || !w) {
-      ls.flags.push_back("skipped");
-    } else {
-      const size_t n = static_cast<size_t>(l.params);
-      const float* x = w->f32();
-      const bool with_mad = opt.range.method == RangeMethod::kAciq;
-      const bool per_tensor = opt.granularity == Granularity::kTensor;
-      // Whole-tensor statistics (double); non-finite values stop the layer (§1.4).
-      const RangeStats whole = range_stats(x, n, with_mad && per_tensor);
-      ls.stats.non_finite = static_cast<int64_t>(whole.non_finite);
-      ls.stats.min = whole.min;
-      ls.stats.max = whole.max;
-      ls.stats.absmax = std::max(-whole.min, whole.max);
-      ls.stats.mean = whole.mean;
-      ls.stats.std = whole.std;
-      ls.stats.max_over_std = whole.std > 0 ? ls.stats.absmax / whole.std : 0;
-      if (ls.stats.non_finite > 0) {
-        ls.flags.push_back("non_finite");
-      } else if (n > 0) {
-        if (n < 16) ls.flags.push_back("tiny");
-        std::vector<QdqAccum> acc(nb);
-        double ss = 0;
-        std::vector<QdqParams> q(nb);
-        ChannelView view;
-        if (per_tensor) {
-          view.data = x;
-          view.channels = 1;
-          view.inner = static_cast<int64_t>(n);
-        } else {
-          view = channel_view(*w, l.channel_axis);
-        }
-        for (int64_t c = 0; c < view.channels; ++c) {
-          const float* row = view.data + c * view.inner;
-          const size_t len = static_cast<size_t>(view.inner);
-          const RangeStats st = per_tensor ? whole : range_stats(row, len, with_mad);
-          for (size_t k = 0; k < nb; ++k) {
-            const QuantSpec spec = sweep_spec(opt, opt.bits[k]);
-            const auto r = range_select(row, len, st, spec, opt.range);
-            const QParams p = quant_params(spec, r.first, r.second);
-            q[k] = qdq_params_for_data(p.scale, p.zero_point, p.qmin, p.qmax, static_cast<float>(st.min),
-                                       static_cast<float>(st.max));
-          }
-          kernel(row, len, q.data(), nb, acc.data(), &ss);
-        }
-        ls.results.resize(nb);
-        for (size_t k = 0; k < nb; ++k) {
-          ls.results[k].bits = opt.bits[k];
-          finish(ls.results[k], ss, acc[k], static_cast<double>(n));
-          model_acc[k].sq_err += acc[k].sq_err;
-          model_acc[k].clipped += acc[k].clipped;
-          model_acc[k].max_abs_err = std::max(model_acc[k].max_abs_err, acc[k].max_abs_err);
-        }
-        model_ss += ss;
-        model_n += static_cast<double>(n);
-        if (!(ss > 0)) ls.flags.push_back("zero_signal");
-      }
+  for (const auto& s : sums) {
+    if (s.acc.empty()) continue;
+    for (size_t k = 0; k < nb; ++k) {
+      model_acc[k].sq_err += s.acc[k].sq_err;
+      model_acc[k].clipped += s.acc[k].clipped;
+      model_acc[k].max_abs_err = std::max(model_acc[k].max_abs_err, s.acc[k].max_abs_err);
     }
-    rep.layers.push_back(std::move(ls));
-    if (progress) progress(li + 1, layers.size(), layers[li].name);
+    model_ss += s.sum_sq;
+    model_n += s.n;
   }
   rep.model.resize(nb);
   for (size_t k = 0; k < nb; ++k) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@ struct SweepOptions {
   RangeMode range_mode = RangeMode::kRestricted;
   RangeOptions range;
   bool reference_kernel = false;        // use the scalar reference instead of the SIMD kernel
+  int threads = 0;                      // natively: layers shared over this many threads (0 = all cores); wasm: 1
 };
 
 // Throws qp::Error naming the bad field (bits outside 2..16, duplicates, empty list).
@@ -49,6 +52,15 @@ struct SweepReport {
 // Called after each layer: (layers done, layers total, name of the layer just done).
 using Progress = std::function<void(size_t, size_t, const std::string&)>;
 
-SweepReport quant_sweep(const Graph& g, const SweepOptions& opt, const Progress& progress = {});
+// Per-tensor statistics by weight name, kept between sweeps of one graph (they do not depend on the options), so
+// an interactive re-sweep reads each weight once instead of twice. Only valid for the graph it was filled from.
+struct SweepCache {
+  std::map<std::string, RangeStats> stats;
+  std::mutex mu;
+};
+
+// `progress` is called from the calling thread or, natively, from worker threads (serialised).
+SweepReport quant_sweep(const Graph& g, const SweepOptions& opt, const Progress& progress = {},
+                        SweepCache* cache = nullptr);
 
 }  // namespace qp

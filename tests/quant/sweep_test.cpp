@@ -143,3 +143,24 @@ TEST_CASE("options from JSON: defaults, fields, and messages that name the field
   CHECK_THROWS_WITH(mixquant_options_from_json(R"({"baseline":"median"})"),
                     "options.baseline: baseline 'median' is not one of layer, model, max");
 }
+
+TEST_CASE("threads and the statistics cache change nothing in the results") {
+  SweepOptions o;
+  o.granularity = Granularity::kChannel;
+  o.threads = 1;
+  const SweepReport one = quant_sweep(det_model(), o);
+  o.threads = 2;
+  SweepCache cache;
+  const SweepReport two = quant_sweep(det_model(), o, {}, &cache);
+  CHECK(cache.stats.size() == one.layers.size());
+  const SweepReport cached = quant_sweep(det_model(), o, {}, &cache);
+  for (const SweepReport* r : {&two, &cached}) {
+    REQUIRE(r->layers.size() == one.layers.size());
+    for (size_t i = 0; i < one.layers.size(); ++i)
+      for (size_t k = 0; k < one.layers[i].results.size(); ++k) {
+        CHECK(r->layers[i].results[k].qe == one.layers[i].results[k].qe);
+        CHECK(r->layers[i].results[k].sqnr_db == one.layers[i].results[k].sqnr_db);
+      }
+    for (size_t k = 0; k < one.model.size(); ++k) CHECK(r->model[k].qe == one.model[k].qe);
+  }
+}
