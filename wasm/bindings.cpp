@@ -130,6 +130,7 @@ std::string mixquant(int id, std::string options, val progress) {
     Model& m = model(id);
     const qp::MixQuantOptions o = qp::mixquant_options_from_json(options);
     qp::MixQuantReport r;
+    r.include_sweep = o.include_sweep;
     r.sweep = cached_sweep(m, o.sweep, progress_fn(progress));
     r.configs = qp::mixquant_search(r.sweep, o.qem, o.baselines);
     return qp::mixquant_json(r);

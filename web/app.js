@@ -271,7 +271,7 @@ function sweepOptions() {
 
 function mqOptions() {
   const baseline = document.querySelector('input[name=baseline]:checked').value;
-  return { ...st.sweepOptions, qem: [Number($('qem').value)], baseline };
+  return { ...st.sweepOptions, qem: [Number($('qem').value)], baseline, include_sweep: false };
 }
 const mqKey = () => JSON.stringify(mqOptions());
 

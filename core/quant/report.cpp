@@ -242,7 +242,15 @@ std::string mixquant_json(const MixQuantReport& r, int indent) {
                            {"compression_vs_int8", num(c.compression_vs_int8)},
                            {"weight_sqnr_db", num(c.weight_sqnr_db)}});
   }
-  json o{{"schema", kSchema}, {"kind", "mixquant"}, {"sweep", sweep_body(r.sweep)}, {"configs", configs}};
+  json o{{"schema", kSchema}, {"kind", "mixquant"}, {"configs", configs}};
+  if (r.include_sweep) {
+    o["sweep"] = sweep_body(r.sweep);
+  } else {  // configs only: name the layers their bits refer to, and the quantizer that was searched
+    json names = json::array();
+    for (const auto& l : r.sweep.layers) names.push_back(l.layer.name);
+    o["layers"] = names;
+    o["options"] = sweep_options_json(r.sweep.options);
+  }
   return o.dump(indent);
 }
 
@@ -253,6 +261,10 @@ MixQuantOptions mixquant_options_from_json(const std::string& text) {
   MixQuantOptions m;
   m.sweep = sweep_from(o, MixQuantOptions::default_sweep());
   m.qem = get_numbers(o, "qem", m.qem);
+  if (o.contains("include_sweep")) {
+    if (!o["include_sweep"].is_boolean()) bad("include_sweep", "expected true or false, got " + o["include_sweep"].dump());
+    m.include_sweep = o["include_sweep"].get<bool>();
+  }
   if (o.contains("baseline")) {
     m.baselines.clear();
     const json& b = o["baseline"];

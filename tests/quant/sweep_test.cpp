@@ -164,3 +164,13 @@ TEST_CASE("threads and the statistics cache change nothing in the results") {
     for (size_t k = 0; k < one.model.size(); ++k) CHECK(r->model[k].qe == one.model[k].qe);
   }
 }
+
+TEST_CASE("MixQuant JSON without the sweep body carries the configs, the layer names and the quantizer") {
+  MixQuantOptions o = mixquant_options_from_json(R"({"qem":[2],"include_sweep":false})");
+  CHECK(!o.include_sweep);
+  const std::string j = mixquant_json(mixquant(det_model(), o));
+  CHECK(j.find("\"sweep\"") == std::string::npos);
+  CHECK(j.find("\"layers\":[\"p2o.Conv.0\"") != std::string::npos);
+  CHECK(j.find("\"configs\"") != std::string::npos);
+  CHECK_THROWS_WITH(mixquant_options_from_json(R"({"include_sweep":1})"), "options.include_sweep: expected true or false, got 1");
+}
