@@ -306,7 +306,7 @@ int main(int argc, char** argv) {
       else print_sweep(r);
     } else if (*mixq) {
       const auto r = qp::mixquant(m.graph, mo);
-      if (as_json) std::printf("%s\n", qp::mixquant_json(r, 2).c_str());
+      if (as_json) std::printf("%s\n", qp::mixquant_json(r, true, 2).c_str());
       else print_mixquant(r);
     }
   } catch (const std::exception& e) {

@@ -23,24 +23,15 @@ struct Model {
   std::string file;
   size_t bytes = 0;
   // The last sweep, so that MixQuant calls with the same quantizer (every slider move) only re-run the search.
-  std::string sweep_key;
+  bool swept = false;
   qp::SweepReport sweep;
   qp::SweepCache cache;  // per-tensor statistics: re-sweeps with other options read each weight once
 };
 
-std::string sweep_key(const qp::SweepOptions& o) {
-  std::string k = qp::range_method_name(o.range) + "|" + qp::scheme_name(o.scheme) + "|" +
-                  qp::granularity_name(o.granularity) + "|" + std::to_string(static_cast<int>(o.range_mode)) + "|" +
-                  (o.reference_kernel ? "ref" : "simd");
-  for (int b : o.bits) k += "," + std::to_string(b);
-  return k;
-}
-
 const qp::SweepReport& cached_sweep(Model& m, const qp::SweepOptions& o, const qp::Progress& progress) {
-  const std::string key = sweep_key(o);
-  if (key != m.sweep_key) {
+  if (!m.swept || !(m.sweep.options == o)) {
     m.sweep = qp::quant_sweep(m.graph, o, progress, &m.cache);
-    m.sweep_key = key;
+    m.swept = true;
   }
   return m.sweep;
 }
@@ -120,7 +111,7 @@ std::string sweep(int id, std::string options, val progress) {
   return guarded([&] {
     Model& m = model(id);
     const qp::SweepOptions o = qp::sweep_options_from_json(options);
-    m.sweep_key.clear();  // a sweep call always measures afresh (its elapsed_ms is the cost of a sweep)
+    m.swept = false;  // a sweep call always measures afresh (its elapsed_ms is the cost of a sweep)
     return qp::sweep_json(cached_sweep(m, o, progress_fn(progress)));
   });
 }
@@ -130,10 +121,9 @@ std::string mixquant(int id, std::string options, val progress) {
     Model& m = model(id);
     const qp::MixQuantOptions o = qp::mixquant_options_from_json(options);
     qp::MixQuantReport r;
-    r.include_sweep = o.include_sweep;
     r.sweep = cached_sweep(m, o.sweep, progress_fn(progress));
     r.configs = qp::mixquant_search(r.sweep, o.qem, o.baselines);
-    return qp::mixquant_json(r);
+    return qp::mixquant_json(r, o.include_sweep);
   });
 }
 

@@ -100,7 +100,6 @@ std::vector<MixQuantConfig> mixquant_search(const SweepReport& sweep, const std:
 MixQuantReport mixquant(const Graph& g, const MixQuantOptions& opt, const Progress& progress) {
   mixquant_options_validate(opt);
   MixQuantReport r;
-  r.include_sweep = opt.include_sweep;
   r.sweep = quant_sweep(g, opt.sweep, progress);
   r.configs = mixquant_search(r.sweep, opt.qem, opt.baselines);
   return r;

@@ -18,7 +18,7 @@ struct MixQuantOptions {
   SweepOptions sweep = default_sweep();  // MixQuant's quantizer: asymmetric, per tensor, min-max
   std::vector<double> qem = {1.5, 2, 3};
   std::vector<Baseline> baselines = {Baseline::kLayer};
-  bool include_sweep = true;  // false: the report carries only the configs (what a QEM slider needs)
+  bool include_sweep = true;  // false: the JSON carries only the configs (what a QEM slider needs)
 
   static SweepOptions default_sweep() {
     SweepOptions s;
@@ -42,7 +42,6 @@ struct MixQuantConfig {
 };
 
 struct MixQuantReport {
-  bool include_sweep = true;
   SweepReport sweep;
   std::vector<MixQuantConfig> configs;  // baselines outer, QEMs inner
 };

@@ -36,13 +36,13 @@ bool f32_moments(const float* x, size_t n, double* mn, double* mx, double* sum, 
 }
 #endif
 
-QdqParams qdq_params_for_data(float scale, float zero_point, float qmin, float qmax, float data_min, float data_max) {
-  QdqParams p{1.0f / scale, scale, zero_point, qmin, qmax, false};
+QdqParams qdq_params_for_data(const QParams& p, double data_min, double data_max) {
+  QdqParams q{1.0f / p.scale, p.scale, p.zero_point, p.qmin, p.qmax, false};
   // The same float operations as the kernel; exact because x -> round(x * inv) + z is monotone for inv > 0.
-  const float t_lo = std::nearbyint(data_min * p.inv_scale) + zero_point;
-  const float t_hi = std::nearbyint(data_max * p.inv_scale) + zero_point;
-  p.never_clips = t_lo >= qmin && t_hi <= qmax && std::isfinite(t_lo) && std::isfinite(t_hi);
-  return p;
+  const float t_lo = std::nearbyint(static_cast<float>(data_min) * q.inv_scale) + q.zero_point;
+  const float t_hi = std::nearbyint(static_cast<float>(data_max) * q.inv_scale) + q.zero_point;
+  q.never_clips = t_lo >= q.qmin && t_hi <= q.qmax && std::isfinite(t_lo) && std::isfinite(t_hi);
+  return q;
 }
 
 void f32_qdq_error_ref(const float* x, size_t n, const QdqParams* q, size_t nq, QdqAccum* acc, double* sum_sq) {

@@ -3,6 +3,8 @@
 
 #include <cstddef>
 
+#include "core/quant/quantizer.h"
+
 namespace qp {
 
 // One quantizer as the kernel applies it: q = clamp(round_half_even(x * inv_scale) + zero_point, qmin, qmax),
@@ -17,7 +19,7 @@ struct QdqParams {
 
 // Kernel parameters for a quantizer, with never_clips decided exactly from the data's min and max
 // (rounding is monotone, so if both extremes land inside the grid every value does).
-QdqParams qdq_params_for_data(float scale, float zero_point, float qmin, float qmax, float data_min, float data_max);
+QdqParams qdq_params_for_data(const QParams& p, double data_min, double data_max);
 
 // Error sums of one quantizer; the kernel adds into them.
 struct QdqAccum {

@@ -12,6 +12,10 @@
 
 namespace qp {
 
+bool operator==(const RangeOptions& a, const RangeOptions& b) {
+  return a.method == b.method && a.percentile == b.percentile && a.aciq == b.aciq;
+}
+
 std::string range_method_name(const RangeOptions& r) {
   switch (r.method) {
     case RangeMethod::kMinMax: return "minmax";
@@ -164,8 +168,7 @@ size_t best_candidate(const float* x, size_t n, const RangeStats& st, const Quan
                       const std::vector<std::pair<double, double>>& cand) {
   std::vector<QdqParams> q(cand.size());
   for (size_t i = 0; i < cand.size(); ++i) {
-    const QParams p = quant_params(spec, cand[i].first, cand[i].second);
-    q[i] = qdq_params_for_data(p.scale, p.zero_point, p.qmin, p.qmax, static_cast<float>(st.min), static_cast<float>(st.max));
+    q[i] = qdq_params_for_data(quant_params(spec, cand[i].first, cand[i].second), st.min, st.max);
   }
   std::vector<QdqAccum> acc(cand.size());
   double ss = 0;

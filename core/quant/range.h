@@ -18,6 +18,7 @@ struct RangeOptions {
   AciqDist aciq = AciqDist::kMix;
 };
 
+bool operator==(const RangeOptions& a, const RangeOptions& b);
 std::string range_method_name(const RangeOptions& r);  // "minmax", "percentile:99.99", "mse", "aciq:mix"
 // Parses the CLI/JSON spelling ("minmax", "percentile:99.9", "mse", "aciq", "aciq:laplace"); throws qp::Error.
 RangeOptions range_options_parse(const std::string& s);

@@ -228,7 +228,7 @@ std::string sweep_json(const SweepReport& r, int indent) {
   return o.dump(indent);
 }
 
-std::string mixquant_json(const MixQuantReport& r, int indent) {
+std::string mixquant_json(const MixQuantReport& r, bool include_sweep, int indent) {
   json configs = json::array();
   for (const auto& c : r.configs) {
     configs.push_back(json{{"qem", c.qem},
@@ -243,7 +243,7 @@ std::string mixquant_json(const MixQuantReport& r, int indent) {
                            {"weight_sqnr_db", num(c.weight_sqnr_db)}});
   }
   json o{{"schema", kSchema}, {"kind", "mixquant"}, {"configs", configs}};
-  if (r.include_sweep) {
+  if (include_sweep) {
     o["sweep"] = sweep_body(r.sweep);
   } else {  // configs only: name the layers their bits refer to, and the quantizer that was searched
     json names = json::array();

@@ -15,7 +15,8 @@ constexpr const char* kSchema = "quantplay/1";
 // `indent` < 0 gives compact JSON.
 std::string inspect_json(const Graph& g, const std::string& file, size_t file_bytes, int indent = -1);
 std::string sweep_json(const SweepReport& r, int indent = -1);
-std::string mixquant_json(const MixQuantReport& r, int indent = -1);
+// include_sweep = false leaves out the sweep body (layer names and the quantizer stand in for it).
+std::string mixquant_json(const MixQuantReport& r, bool include_sweep = true, int indent = -1);
 
 // Options as the wasm API receives them (a JSON object; every field optional). Throws qp::Error naming the
 // field: "options.bits[2]: 17 is outside 2..16".

@@ -28,6 +28,11 @@ void sweep_options_validate(const SweepOptions& o) {
   if (o.bits.size() > 15) throw Error("bits: at most 15 bit-widths");
 }
 
+bool operator==(const SweepOptions& a, const SweepOptions& b) {
+  return a.bits == b.bits && a.granularity == b.granularity && a.scheme == b.scheme && a.range_mode == b.range_mode &&
+         a.range == b.range && a.reference_kernel == b.reference_kernel;
+}
+
 QuantSpec sweep_spec(const SweepOptions& o, int bits) {
   QuantSpec s;
   s.bits = bits;
@@ -117,9 +122,7 @@ void sweep_layer(const Graph& g, const SweepOptions& opt, SweepCache* cache, Lay
     for (size_t k = 0; k < nb; ++k) {
       const QuantSpec spec = sweep_spec(opt, opt.bits[k]);
       const auto r = range_select(row, len, st, spec, opt.range);
-      const QParams p = quant_params(spec, r.first, r.second);
-      q[k] = qdq_params_for_data(p.scale, p.zero_point, p.qmin, p.qmax, static_cast<float>(st.min),
-                                 static_cast<float>(st.max));
+      q[k] = qdq_params_for_data(quant_params(spec, r.first, r.second), st.min, st.max);
     }
     kernel(row, len, q.data(), nb, sums.acc.data(), nullptr);  // the signal comes from the statistics
   }

@@ -24,6 +24,9 @@ struct SweepOptions {
   int threads = 0;                      // natively: layers shared over this many threads (0 = all cores); wasm: 1
 };
 
+// Same results: every field but `threads`, which only changes how the work is shared out.
+bool operator==(const SweepOptions& a, const SweepOptions& b);
+
 // Throws qp::Error naming the bad field (bits outside 2..16, duplicates, empty list).
 void sweep_options_validate(const SweepOptions& o);
 QuantSpec sweep_spec(const SweepOptions& o, int bits);

@@ -168,7 +168,7 @@ TEST_CASE("threads and the statistics cache change nothing in the results") {
 TEST_CASE("MixQuant JSON without the sweep body carries the configs, the layer names and the quantizer") {
   MixQuantOptions o = mixquant_options_from_json(R"({"qem":[2],"include_sweep":false})");
   CHECK(!o.include_sweep);
-  const std::string j = mixquant_json(mixquant(det_model(), o));
+  const std::string j = mixquant_json(mixquant(det_model(), o), o.include_sweep);
   CHECK(j.find("\"sweep\"") == std::string::npos);
   CHECK(j.find("\"layers\":[\"p2o.Conv.0\"") != std::string::npos);
   CHECK(j.find("\"configs\"") != std::string::npos);
