@@ -1,0 +1,83 @@
+// The executor: plans a graph once per set of input shapes and runs it, with hooks for analysis (capture,
+// weight substitution, fake quantization, recompute downstream of a change from cached tensors).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/ir/graph.h"
+#include "core/quant/quantizer.h"
+#include "core/runtime/value.h"
+
+namespace qp {
+
+// A quantizer applied to a tensor as it is produced (activations) or bound (weights): x -> dequant(quant(x)).
+// `params` holds one QParams (per tensor) or one per slice along `axis` (per channel). Empty `params`: the range
+// is taken from the tensor itself on every run (min-max, per tensor or per channel), with `spec`.
+struct FakeQuant {
+  QuantSpec spec;
+  int64_t axis = -1;            // per-channel axis, or -1 for per tensor
+  std::vector<QParams> params;  // fixed (calibrated) parameters, or empty for dynamic min-max
+  bool operator==(const FakeQuant& o) const;
+};
+
+// Applies a fake quantizer to a float32 tensor in place. Throws qp::Error when params do not fit the tensor.
+void fake_quant_apply(Value& v, const FakeQuant& fq);
+
+struct RunOptions {
+  std::set<std::string> capture;                 // intermediate values to return besides the graph outputs
+  bool capture_all = false;                      // every value (inputs, weights excluded): a cache for run_from
+  std::map<std::string, Value> substitute;       // weight name -> replacement (same dtype and shape)
+  std::map<std::string, FakeQuant> fake_quant;   // value or weight name -> quantizer
+  bool fuse = true;                              // fuse activations into Conv/Gemm/MatMul where nothing observes
+};
+
+struct RunStats {
+  int64_t nodes_run = 0;        // nodes executed in this run (folded constants and cached nodes excluded)
+  int64_t pool_bytes = 0;       // bytes held by the buffer pool after the run (the activation arena)
+  int64_t peak_live_bytes = 0;  // most bytes of pool buffers in use at once during the run
+  bool planned = false;         // this run built a new plan
+};
+
+// A model ready to run. The Graph must outlive the Executor; it is never modified.
+class Executor {
+ public:
+  explicit Executor(const Graph& g);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Ops the runtime cannot run: "Op: node1, node2" lines; empty when the whole graph runs.
+  const std::vector<std::string>& unsupported() const;
+  // Throws qp::Error listing the unsupported ops and nodes (and subgraph ops), if any.
+  void check_runnable() const;
+
+  // Runs the graph. `inputs` by graph input name; checked against the declared types and shapes (symbolic dims
+  // bind to the given sizes). Returns the graph outputs plus the captured values, by name.
+  std::map<std::string, Value> run(const std::map<std::string, Value>& inputs, const RunOptions& opt = {});
+
+  // Recomputes only what lies downstream of `changed` (weights, inputs or values whose substitute/fake-quant
+  // differs from the run that produced `cache`), reading everything else from `cache` (a capture_all run's
+  // result with its inputs). Returns the recomputed values plus the graph outputs and captured values.
+  std::map<std::string, Value> run_from(const std::map<std::string, Value>& cache, const std::set<std::string>& changed,
+                                        const RunOptions& opt = {});
+
+  const RunStats& last_stats() const;
+  // Names of the nodes downstream of `changed` (in run order), as run_from would execute them.
+  std::vector<std::string> downstream_nodes(const std::set<std::string>& changed) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Seeded random inputs for every graph input: float32 uniform [lo, hi), integers in [0, 10), symbolic dims
+// bound from `dims` (name -> size) or 1. Deterministic for a seed.
+std::map<std::string, Value> random_inputs(const Graph& g, uint64_t seed, const std::map<std::string, int64_t>& dims = {},
+                                           float lo = 0.0f, float hi = 1.0f);
+
+}  // namespace qp
