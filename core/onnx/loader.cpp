@@ -453,6 +453,17 @@ Graph onnx_load(const uint8_t* data, size_t size, const ExternalData* external,
 // -----------------------------------------------------------------------------------------------------------
 // Files
 
+Tensor onnx_load_tensor(const std::string& bytes, const std::string& what) {
+  onnx::TensorProto tp;
+  if (bytes.size() > static_cast<size_t>(INT_MAX) || !tp.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    throw Error("cannot load " + what + ": not a serialised ONNX TensorProto (" + std::to_string(bytes.size()) + " bytes)");
+  try {
+    return convert_tensor(tp, tp.name(), nullptr);
+  } catch (const std::exception& e) {
+    rethrow_with_context("cannot load " + what, e);
+  }
+}
+
 std::string read_file_bytes(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw Error("cannot open '" + path + "': " + std::strerror(errno));

@@ -46,6 +46,10 @@ Graph onnx_load(const uint8_t* data, size_t size, const ExternalData* external,
 // is looked up next to the file.
 Graph onnx_load_file(const std::string& path);
 
+// Parses one serialised TensorProto (the .pb files of ONNX test data sets). float16/bfloat16 are widened to float32
+// as for weights. `what` names it in messages.
+Tensor onnx_load_tensor(const std::string& bytes, const std::string& what);
+
 // Reads a whole file; throws qp::Error with the reason.
 std::string read_file_bytes(const std::string& path);
 

@@ -29,8 +29,9 @@ class OpContext {
   std::vector<Value>& outputs;       // one per node output, filled by the op
   Epilogue epilogue;                 // non-kNone only for the ops listed above, when the planner fused one
   // Per-node state an op may keep across runs (packed weights, ...). `const_key` identifies the values of the
-  // constant inputs (weights); it changes when a weight is substituted or fake-quantized, and is 0 when some
-  // input is not constant. Ops that cache derived data must rebuild it when the key differs from the one stored.
+  // inputs marked in `input_is_const` (weights, folded constants); it changes whenever one of them changes
+  // (substituted, fake-quantized) and is 0 when no input is constant. An op that caches data derived from an
+  // input must check that input is constant and rebuild when const_key differs from the key it stored.
   std::shared_ptr<void>& state;
   uint64_t const_key = 0;
   std::vector<bool> input_is_const;  // per input: a weight (or folded constant)
