@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "core/ir/error.h"
+#include "core/ir/npy.h"
 #include "core/onnx/loader.h"
 #include "core/quant/mixquant.h"
 #include "core/quant/report.h"
 #include "core/quant/sweep.h"
+#include "core/runtime/run_report.h"
 
 namespace {
 
@@ -218,6 +220,61 @@ std::vector<double> parse_numbers(const std::string& s, const char* opt) {
   return out;
 }
 
+// An input tensor from a .npy or a serialised TensorProto (.pb) file.
+qp::Tensor read_input_file(const std::string& path) {
+  const std::string bytes = qp::read_file_bytes(path);
+  try {
+    if (path.size() >= 3 && path.compare(path.size() - 3, 3, ".pb") == 0) return qp::onnx_load_tensor(bytes, path);
+    return qp::npy_parse(bytes, path);
+  } catch (const std::exception& e) {
+    throw qp::Error("cannot read input '" + path + "': " + e.what());
+  }
+}
+
+std::vector<std::string> read_labels(const std::string& path) {
+  std::vector<std::string> out;
+  std::stringstream ss(qp::read_file_bytes(path));
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
+void print_run(const std::string& json) {
+  const auto j = nlohmann::json::parse(json);
+  auto shape = [](const nlohmann::json& a) {
+    std::string s = "[";
+    for (size_t i = 0; i < a.size(); ++i) s += (i ? "," : "") + a[i].dump();
+    return s + "]";
+  };
+  auto g = [](const nlohmann::json& v) { return v.is_null() ? std::string("-") : fmt("%.6g", v.get<double>()); };
+  for (const auto& i : j["inputs"])
+    std::printf("input   %s %s %s\n", i["name"].get<std::string>().c_str(), i["dtype"].get<std::string>().c_str(),
+                shape(i["shape"]).c_str());
+  std::printf("\n");
+  Table t({"output", "dtype", "shape", "min", "max", "mean", "std", "nan/inf"});
+  for (const auto& o : j["outputs"])
+    t.add({o["name"].get<std::string>(), o["dtype"].get<std::string>(), shape(o["shape"]), g(o["min"]), g(o["max"]),
+           g(o["mean"]), g(o["std"]), o["nan"].dump() + "/" + o["inf"].dump()});
+  t.print(stdout);
+  for (const auto& o : j["outputs"]) {
+    if (!o.contains("top5")) continue;
+    std::printf("\ntop-5 of %s:\n", o["name"].get<std::string>().c_str());
+    for (const auto& e : o["top5"])
+      std::printf("  %6lld  %-12s %s\n", static_cast<long long>(e["index"].get<int64_t>()), g(e["value"]).c_str(),
+                  e.contains("label") ? e["label"].get<std::string>().c_str() : "");
+  }
+  const auto& tm = j["time_ms"];
+  std::printf("\ntime    %s ms median of %zu run(s) (first %s ms)\n", g(tm["median"]).c_str(), tm["runs"].size(),
+              g(tm["first"]).c_str());
+  const auto& m = j["memory"];
+  std::printf("memory  weights %s bytes, activation pool %s bytes (peak live %s)\n",
+              thousands(m["weight_bytes"].get<int64_t>()).c_str(), thousands(m["activation_pool_bytes"].get<int64_t>()).c_str(),
+              thousands(m["peak_live_activation_bytes"].get<int64_t>()).c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -234,7 +291,20 @@ int main(int argc, char** argv) {
   auto* inspect = app.add_subcommand("inspect", "summary of a model: inputs, ops, weights, quantizable layers");
   auto* sweep = app.add_subcommand("sweep", "per-layer weight quantization error at every bit-width");
   auto* mixq = app.add_subcommand("mixquant", "MixQuant bit-width search (per-layer bits from quantization error)");
-  for (auto* sc : {inspect, sweep, mixq}) {
+  auto* runc = app.add_subcommand("run", "run the model in fp32: output statistics, top-5, time per run");
+  std::vector<std::string> input_args, dim_args;
+  bool random = false;
+  uint64_t seed = 0;
+  int repeat = 1;
+  std::string save_dir, labels_path;
+  runc->add_option("--input", input_args, "NAME=FILE (.npy or .pb); FILE alone for a single-input model");
+  runc->add_flag("--random", random, "seeded uniform [0,1) data for inputs not given");
+  runc->add_option("--seed", seed, "seed of --random")->capture_default_str();
+  runc->add_option("--dim", dim_args, "NAME=SIZE for a symbolic dim of a random input (default 1)");
+  runc->add_option("--repeat", repeat, "runs to time (the report gives each and the median)")->capture_default_str();
+  runc->add_option("--save", save_dir, "write every output as DIR/<output>.npy");
+  runc->add_option("--labels", labels_path, "class names, one per line, for the top-5 of class-vector outputs");
+  for (auto* sc : {inspect, sweep, mixq, runc}) {
     sc->add_option("MODEL", model, "ONNX model file (external data is read from its folder)")->required();
     sc->add_flag("--json", as_json, "print the JSON report (schema quantplay/1, docs/json-schema.md)");
   }
@@ -304,6 +374,55 @@ int main(int argc, char** argv) {
       const auto r = qp::quant_sweep(m.graph, so);
       if (as_json) std::printf("%s\n", qp::sweep_json(r, 2).c_str());
       else print_sweep(r);
+    } else if (*runc) {
+      qp::RunRequest req;
+      std::vector<qp::Tensor> held;
+      held.reserve(input_args.size());
+      for (const auto& a : input_args) {
+        const size_t eq = a.find('=');
+        std::string name = eq == std::string::npos ? "" : a.substr(0, eq);
+        const std::string file = eq == std::string::npos ? a : a.substr(eq + 1);
+        if (name.empty()) {
+          if (m.graph.inputs.size() != 1)
+            throw qp::Error("--input " + a + ": the model has " + std::to_string(m.graph.inputs.size()) +
+                            " inputs; write NAME=FILE");
+          name = m.graph.inputs[0].name;
+        }
+        held.push_back(read_input_file(file));
+        req.inputs[name] = qp::value_view(held.back());
+      }
+      for (const auto& d : dim_args) {
+        const size_t eq = d.find('=');
+        char* end = nullptr;
+        const long long v = eq == std::string::npos ? -1 : std::strtoll(d.c_str() + eq + 1, &end, 10);
+        if (eq == std::string::npos || !end || *end != '\0' || v < 1)
+          throw qp::Error("--dim " + d + ": expected NAME=SIZE with SIZE >= 1");
+        req.dims[d.substr(0, eq)] = v;
+      }
+      req.random = random;
+      req.seed = seed;
+      req.repeat = repeat;
+      qp::Executor ex(m.graph);
+      const qp::RunResult r = qp::run_model(ex, m.graph, req);
+      const std::vector<std::string> labels = labels_path.empty() ? std::vector<std::string>{} : read_labels(labels_path);
+      const std::string js = qp::run_json(m.graph, r, labels, as_json ? 2 : -1);
+      if (!save_dir.empty()) {
+        for (const auto& o : r.outputs) {
+          std::string safe = o.first;
+          for (char& c : safe)
+            if (c == '/' || c == '\\' || c == ':') c = '_';
+          const std::string path = save_dir + "/" + safe + ".npy";
+          const std::string bytes = qp::npy_serialize(qp::value_to_tensor(o.second, o.first));
+          FILE* f = std::fopen(path.c_str(), "wb");
+          if (!f || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) {
+            if (f) std::fclose(f);
+            throw qp::Error("cannot write " + path);
+          }
+          std::fclose(f);
+        }
+      }
+      if (as_json) std::printf("%s\n", js.c_str());
+      else print_run(js);
     } else if (*mixq) {
       const auto r = qp::mixquant(m.graph, mo);
       if (as_json) std::printf("%s\n", qp::mixquant_json(r, true, 2).c_str());

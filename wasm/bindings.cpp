@@ -2,6 +2,7 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -13,6 +14,10 @@
 #include "core/quant/qdq_error.h"
 #include "core/quant/report.h"
 #include "core/quant/sweep.h"
+#include "core/runtime/executor.h"
+#include "core/runtime/run_report.h"
+
+#include <nlohmann/json.hpp>
 
 using emscripten::val;
 
@@ -26,6 +31,7 @@ struct Model {
   bool swept = false;
   qp::SweepReport sweep;
   qp::SweepCache cache;  // per-tensor statistics: re-sweeps with other options read each weight once
+  std::unique_ptr<qp::Executor> exec;  // created on the first run; keeps plans and packed weights
 };
 
 const qp::SweepReport& cached_sweep(Model& m, const qp::SweepOptions& o, const qp::Progress& progress) {
@@ -127,6 +133,106 @@ std::string mixquant(int id, std::string options, val progress) {
   });
 }
 
+qp::DType dtype_from_name(const std::string& n) {
+  static const std::pair<const char*, qp::DType> kNames[] = {
+      {"float32", qp::DType::kFloat32}, {"float64", qp::DType::kFloat64}, {"int64", qp::DType::kInt64},
+      {"int32", qp::DType::kInt32},     {"int16", qp::DType::kInt16},     {"int8", qp::DType::kInt8},
+      {"uint8", qp::DType::kUint8},     {"uint16", qp::DType::kUint16},   {"uint32", qp::DType::kUint32},
+      {"bool", qp::DType::kBool}};
+  for (const auto& p : kNames)
+    if (n == p.first) return p.second;
+  throw qp::Error("unknown dtype '" + n + "'");
+}
+
+// Runs model `id`. `inputs`: [{name, dtype, shape, ptr, bytes}] with malloc'd data (freed here); `options` JSON:
+// {random, seed, dims, repeat, labels}. Returns {report: JSON string, outputs: [{name, dtype, shape, data}]} with
+// the data copied out into typed arrays.
+val run(int id, val inputs, std::string options) {
+  std::vector<void*> owned;
+  const int n_in = inputs.isUndefined() || inputs.isNull() ? 0 : inputs["length"].as<int>();
+  for (int i = 0; i < n_in; ++i) owned.push_back(reinterpret_cast<void*>(inputs[i]["ptr"].as<uintptr_t>()));
+  struct Free {
+    std::vector<void*>& p;
+    ~Free() {
+      for (void* q : p) std::free(q);
+    }
+  };
+  // Freed inside the guarded call: a JS exception thrown by guarded() would not run C++ destructors.
+  return guarded([&] {
+    Free free_all{owned};
+    Model& m = model(id);
+    qp::RunRequest req;
+    nlohmann::json o = options.empty() ? nlohmann::json::object() : nlohmann::json::parse(options, nullptr, false);
+    if (o.is_discarded() || !o.is_object()) throw qp::Error("run options are not a JSON object");
+    req.random = o.value("random", false);
+    req.seed = o.value("seed", 0ull);
+    req.repeat = o.value("repeat", 1);
+    if (o.contains("dims")) {
+      if (!o["dims"].is_object()) throw qp::Error("options.dims: expected an object of name: size");
+      for (auto it = o["dims"].begin(); it != o["dims"].end(); ++it) {
+        if (!it.value().is_number_integer() || it.value().get<int64_t>() < 1)
+          throw qp::Error("options.dims." + it.key() + ": expected an integer >= 1");
+        req.dims[it.key()] = it.value().get<int64_t>();
+      }
+    }
+    std::vector<std::string> labels = o.value("labels", std::vector<std::string>{});
+    for (int i = 0; i < n_in; ++i) {
+      val in = inputs[i];
+      const std::string name = in["name"].as<std::string>();
+      qp::Value v;
+      v.dtype = dtype_from_name(in["dtype"].as<std::string>());
+      const int rank = in["shape"]["length"].as<int>();
+      for (int d = 0; d < rank; ++d) {
+        const double x = in["shape"][d].as<double>();
+        if (!(x >= 0) || x != std::floor(x) || x > 1e12)
+          throw qp::Error("input '" + name + "': shape[" + std::to_string(d) + "] is not a non-negative integer");
+        v.shape.push_back(static_cast<int64_t>(x));
+      }
+      const size_t bytes = in["bytes"].as<size_t>();
+      if (bytes != v.bytes())
+        throw qp::Error("input '" + name + "' has " + std::to_string(bytes) + " bytes of data, expected " +
+                        std::to_string(v.bytes()) + " for " + v.describe());
+      v.data = owned[static_cast<size_t>(i)];
+      req.inputs[name] = v;
+    }
+    if (!m.exec) m.exec = std::make_unique<qp::Executor>(m.graph);
+    const qp::RunResult r = qp::run_model(*m.exec, m.graph, req);
+    val outs = val::array();
+    for (const auto& vo : m.graph.outputs) {
+      const qp::Value& v = r.outputs.at(vo.name);
+      val e = val::object();
+      e.set("name", vo.name);
+      e.set("dtype", qp::dtype_name(v.dtype));
+      val shape = val::array();
+      for (int64_t d : v.shape) shape.call<void>("push", static_cast<double>(d));
+      e.set("shape", shape);
+      const size_t n = static_cast<size_t>(v.numel());
+      val view = val::undefined();
+      switch (v.dtype) {
+        case qp::DType::kFloat32: view = val(emscripten::typed_memory_view(n, v.ptr<float>())); break;
+        case qp::DType::kFloat64: view = val(emscripten::typed_memory_view(n, v.ptr<double>())); break;
+        case qp::DType::kInt32: view = val(emscripten::typed_memory_view(n, v.ptr<int32_t>())); break;
+        case qp::DType::kInt8: view = val(emscripten::typed_memory_view(n, v.ptr<int8_t>())); break;
+        case qp::DType::kUint8:
+        case qp::DType::kBool: view = val(emscripten::typed_memory_view(n, v.ptr<uint8_t>())); break;
+        case qp::DType::kInt64: {  // JS gets int64 as a Float64Array (exact up to 2^53)
+          std::vector<double> d(n);
+          for (size_t k = 0; k < n; ++k) d[k] = static_cast<double>(v.ptr<int64_t>()[k]);
+          view = val(emscripten::typed_memory_view(n, d.data())).call<val>("slice");
+          break;
+        }
+        default: throw qp::Error("output '" + vo.name + "' is " + qp::dtype_name(v.dtype) + ", which the API cannot return");
+      }
+      e.set("data", v.dtype == qp::DType::kInt64 ? view : view.call<val>("slice"));  // copy out of the heap
+      outs.call<void>("push", e);
+    }
+    val res = val::object();
+    res.set("report", qp::run_json(m.graph, r, labels));
+    res.set("outputs", outs);
+    return res;
+  });
+}
+
 std::string simd_target() { return qp::f32_qdq_error_target(); }
 
 }  // namespace
@@ -137,5 +243,6 @@ EMSCRIPTEN_BINDINGS(quantplay) {
   emscripten::function("_inspect", &inspect);
   emscripten::function("_sweep", &sweep);
   emscripten::function("_mixquant", &mixquant);
+  emscripten::function("_run", &run);
   emscripten::function("_simdTarget", &simd_target);
 }

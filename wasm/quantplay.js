@@ -36,5 +36,18 @@ export async function createQuantplay(moduleOptions = {}) {
     inspect: (id) => json(M._inspect(id)),
     sweep: (id, options = {}, onProgress) => json(M._sweep(id, JSON.stringify(options), onProgress)),
     mixquant: (id, options = {}, onProgress) => json(M._mixquant(id, JSON.stringify(options), onProgress)),
+    // inputs: {name: {dtype, shape, data: TypedArray}}; options: {random, seed, dims, repeat, labels}.
+    // Returns {report, outputs: {name: {dtype, shape, data}}}; data is copied out of the wasm heap.
+    run(id, inputs = {}, options = {}) {
+      const list = Object.entries(inputs).map(([name, t]) => {
+        if (!t || !ArrayBuffer.isView(t.data)) throw new Error(`input '${name}': data must be a typed array`);
+        const u8 = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+        return { name, dtype: t.dtype || 'float32', shape: Array.from(t.shape || [t.data.length]), ptr: copyIn(M, u8), bytes: u8.length };
+      });
+      const r = M._run(id, list, JSON.stringify(options));
+      const outputs = {};
+      for (const o of r.outputs) outputs[o.name] = { dtype: o.dtype, shape: o.shape, data: o.data };
+      return { report: json(r.report), outputs };
+    },
   };
 }
