@@ -22,6 +22,7 @@ export async function createQuantplay(moduleOptions = {}) {
   const json = (s) => JSON.parse(s);
   return {
     simdTarget: () => M._simdTarget(),
+    heapBytes: () => M.HEAPU8.length,  // the wasm heap's current size (it only grows)
     // bytes: Uint8Array | ArrayBuffer of the .onnx; externalFiles: [{name, bytes}] dropped with it.
     load(bytes, { name = 'model.onnx', externalFiles = [] } = {}) {
       const ext = externalFiles.map((f) => {

@@ -127,6 +127,33 @@ bool is_subgraph_op(const Node& n) {
   return false;
 }
 
+// Multiply-accumulates x 2 of the linear ops, from the shapes they ran with (the other ops are memory-bound).
+double node_flops(const Node& n, const std::vector<const Value*>& in, const std::vector<Value>& out) {
+  if (out.empty() || in.size() < 2 || !in[0] || !in[1]) return 0;
+  const double on = static_cast<double>(out[0].numel());
+  const Value& w = *in[1];
+  switch (n.op) {
+    case Op::kConv: {  // each output: Cin/group x kernel MACs = W's numel / Cout
+      const double cout = w.shape.empty() ? 1 : static_cast<double>(w.shape[0]);
+      return cout > 0 ? 2 * on * static_cast<double>(w.numel()) / cout : 0;
+    }
+    case Op::kConvTranspose: {  // each input element meets Cout/group x kernel weights
+      const double cin = w.shape.empty() ? 1 : static_cast<double>(w.shape[0]);
+      return cin > 0 ? 2 * static_cast<double>(in[0]->numel()) * static_cast<double>(w.numel()) / cin : 0;
+    }
+    case Op::kGemm: {
+      const Value& a = *in[0];
+      const double k = a.rank() == 2 ? static_cast<double>(n.attr_int("transA", 0) ? a.shape[0] : a.shape[1]) : 0;
+      return 2 * on * k;
+    }
+    case Op::kMatMul: {
+      const Value& a = *in[0];
+      return a.rank() ? 2 * on * static_cast<double>(a.shape.back()) : 0;
+    }
+    default: return 0;
+  }
+}
+
 uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
   return h;
@@ -419,8 +446,8 @@ struct Executor::Impl {
     return v;
   }
 
-  // Runs node k with values `vals`; returns false on unsupported (never: checked before).
-  void run_node(size_t k, std::vector<Value>& vals, const std::vector<bool>& is_const, const Plan* plan,
+  // Runs node k on `vals`, stores its outputs (fake-quantized where asked) and returns its flops.
+  double run_node(size_t k, std::vector<Value>& vals, const std::vector<bool>& is_const, const Plan* plan,
                 const RunOptions& opt, uint64_t const_gen_seed) {
     NodeRec& r = nodes[k];
     const Node& n = *r.node;
@@ -457,6 +484,7 @@ struct Executor::Impl {
     } catch (const std::exception& e) {
       throw Error(n.describe() + ": " + e.what());
     }
+    const double flops = node_flops(n, ctx.inputs, outs);
     for (size_t i = 0; i < r.out.size(); ++i) {
       int id = r.out[i];
       if (plan && i == 0 && plan->out_redirect[k] >= 0) id = plan->out_redirect[k];
@@ -474,6 +502,7 @@ struct Executor::Impl {
       }
       vals[static_cast<size_t>(id)] = std::move(v);
     }
+    return flops;
   }
 
   Value clone_pooled(const Value& v) {
@@ -565,7 +594,7 @@ struct Executor::Impl {
           if (id >= 0 && opt.fake_quant.count(names[static_cast<size_t>(id)])) fold = false;
         if (p.out_redirect[k] >= 0) fold = false;
       }
-      run_node(k, vals, is_const, &p, opt, p.plan_gen);
+      stats.flops += run_node(k, vals, is_const, &p, opt, p.plan_gen);
       ++stats.nodes_run;
       if (fold) {
         for (int id : r.out)
@@ -648,7 +677,7 @@ struct Executor::Impl {
         if (id >= 0 && vals[static_cast<size_t>(id)].dtype == DType::kUndefined)
           throw Error("cannot recompute " + nodes[static_cast<size_t>(k)].node->describe() + ": the cache has no value '" +
                       names[static_cast<size_t>(id)] + "' (run with capture_all first)");
-      run_node(static_cast<size_t>(k), vals, is_const, nullptr, opt, 0);
+      stats.flops += run_node(static_cast<size_t>(k), vals, is_const, nullptr, opt, 0);
       ++stats.nodes_run;
       for (int id : nodes[static_cast<size_t>(k)].out)
         if (id >= 0) res[names[static_cast<size_t>(id)]] = vals[static_cast<size_t>(id)];

@@ -41,6 +41,7 @@ struct RunStats {
   int64_t pool_bytes = 0;       // bytes held by the buffer pool after the run (the activation arena)
   int64_t peak_live_bytes = 0;  // most bytes of pool buffers in use at once during the run
   bool planned = false;         // this run built a new plan
+  double flops = 0;             // 2 x multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul in this run
 };
 
 // A model ready to run. The Graph must outlive the Executor; it is never modified.

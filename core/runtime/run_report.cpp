@@ -113,6 +113,7 @@ std::string run_json(const Graph& g, const RunResult& r, const std::vector<std::
                  {"activation_pool_bytes", r.stats.pool_bytes},
                  {"peak_live_activation_bytes", r.stats.peak_live_bytes}};
   j["nodes_run"] = r.stats.nodes_run;
+  j["gflop"] = r.stats.flops / 1e9;
   return j.dump(indent);
 }
 

@@ -1,0 +1,143 @@
+// The onnxruntime oracle: every real model run by our engine (native CLI and wasm) and by onnxruntime-node on the
+// same seeded inputs and on the refcases' real inputs; max |Δ| / max |y_ref| <= 1e-4 per output. SqueezeNet's top-1
+// on the six photos and the PP-OCR cls decisions must match the reference.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'fs';
+import { test, after } from 'node:test';
+import { tmpdir } from 'os';
+import { basename, join } from 'path';
+import ort from 'onnxruntime-node';
+import { cli, realModels, shared, wasm } from './common.mjs';
+import { npyRead, npyWrite } from './npy.mjs';
+
+const qp = await wasm();
+const tmp = mkdtempSync(join(tmpdir(), 'qp-oracle-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const TOL = 1e-4;
+
+// Input shapes for the seeded runs (symbolic dims bound to sizes each model accepts).
+const SHAPES = {
+  'ch_PP-OCRv4_det_infer.onnx': [1, 3, 320, 256],
+  'ch_PP-OCRv4_rec_infer.onnx': [1, 3, 48, 320],
+  'ch_ppocr_mobile_v2.0_cls_infer.onnx': [1, 3, 48, 192],
+  'squeezenet1.1_fp32.onnx': [1, 3, 224, 224],
+  'digits_cnn.onnx': [2, 1, 32, 32],
+  'digits_cnn_bn.onnx': [2, 1, 32, 32],
+  'mnist_cntk.onnx': [1, 1, 28, 28],
+};
+
+// mulberry32: a seeded uniform source, so the inputs are the same on every run.
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function ortRun(model, feeds) {
+  const s = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const ortFeeds = {};
+  for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.dtype, t.data, t.shape);
+  const out = await s.run(ortFeeds);
+  const res = {};
+  for (const name of s.outputNames) res[name] = { shape: out[name].dims.map(Number), data: out[name].data };
+  return res;
+}
+
+function nativeRun(model, feeds, tag) {
+  const dir = mkdtempSync(join(tmp, `${tag}-`));
+  const args = ['run', model, '--save', dir, '--json'];
+  for (const [name, t] of Object.entries(feeds)) {
+    const p = join(dir, `in_${Object.keys(feeds).indexOf(name)}.npy`);
+    writeFileSync(p, npyWrite(t));
+    args.push('--input', `${name}=${p}`);
+  }
+  const report = JSON.parse(execFileSync(cli, args, { maxBuffer: 64 << 20 }).toString());
+  const res = {};
+  for (const o of report.outputs) {
+    const safe = o.name.replace(/[/\\:]/g, '_');
+    res[o.name] = npyRead(readFileSync(join(dir, `${safe}.npy`)));
+  }
+  return res;
+}
+
+function wasmRun(id, feeds) {
+  return qp.run(id, feeds).outputs;
+}
+
+function relErr(got, ref) {
+  assert.deepEqual(Array.from(got.shape), Array.from(ref.shape), 'shape');
+  let maxRef = 0, maxDiff = 0;
+  for (let i = 0; i < ref.data.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(ref.data[i]));
+    const d = Math.abs(got.data[i] - ref.data[i]);
+    maxDiff = Math.max(maxDiff, Number.isNaN(d) ? Infinity : d);
+  }
+  return maxDiff / Math.max(maxRef, 1e-30);
+}
+
+function checkAll(label, ref, outs) {
+  for (const [engine, res] of Object.entries(outs))
+    for (const name of Object.keys(ref)) {
+      assert.ok(res[name], `${label}: ${engine} has no output ${name}`);
+      const e = relErr(res[name], ref[name]);
+      assert.ok(e <= TOL, `${label}: ${engine} output '${name}' max|Δ|/max|ref| = ${e.toExponential(2)} > ${TOL}`);
+    }
+}
+
+const argmax = (d) => d.reduce((bi, v, i, a) => (v > a[bi] ? i : bi), 0);
+
+for (const model of realModels()) {
+  const name = basename(model);
+  test(`oracle, seeded inputs: ${model.includes('node_modules') ? 'npm ' : ''}${name}`, async () => {
+    const s = await ort.InferenceSession.create(model);
+    const shape = SHAPES[name];
+    assert.ok(shape, `no input shape for ${name}`);
+    const rnd = seeded(42);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = rnd();
+    const feeds = { [s.inputNames[0]]: { dtype: 'float32', shape, data } };
+    const ref = await ortRun(model, feeds);
+    const id = qp.load(readFileSync(model), { name });
+    try {
+      checkAll(name, ref, { native: nativeRun(model, feeds, name), wasm: wasmRun(id, feeds) });
+    } finally {
+      qp.unload(id);
+    }
+  });
+}
+
+const refcases = join(shared, 'models/refcases');
+if (existsSync(refcases)) {
+  const index = JSON.parse(execFileSync('/usr/bin/python3', [join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, 'refcase_to_npy.py'), refcases, join(tmp, 'refcases')], { maxBuffer: 64 << 20 }).toString());
+  for (const [cname, c] of Object.entries(index)) {
+    test(`oracle, real inputs: refcase ${cname}`, async () => {
+      const model = join(shared, 'models', c.model);
+      const feeds = {};
+      for (const i of c.inputs) feeds[i.name] = npyRead(readFileSync(i.path));
+      const stored = {};
+      for (const o of c.outputs) stored[o.name] = npyRead(readFileSync(o.path));
+      const live = await ortRun(model, feeds);
+      const id = qp.load(readFileSync(model), { name: basename(model) });
+      let outs;
+      try {
+        outs = { native: nativeRun(model, feeds, cname), wasm: wasmRun(id, feeds) };
+      } finally {
+        qp.unload(id);
+      }
+      checkAll(`${cname} vs onnxruntime-node`, live, outs);
+      checkAll(`${cname} vs stored outputs`, stored, outs);
+      if (cname.startsWith('squeezenet_') || cname.startsWith('ppocr_cls_')) {
+        const o = c.outputs[0].name;
+        for (const [engine, res] of Object.entries(outs))
+          assert.equal(argmax(res[o].data), argmax(stored[o].data), `${cname}: ${engine} top-1 differs from the reference`);
+      }
+    });
+  }
+}
