@@ -1,6 +1,8 @@
 // JSON serialisation of reports and parsing of JSON options (nlohmann-json); non-finite numbers become null.
 #include "core/quant/report.h"
 
+#include "core/runtime/op_context.h"
+
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -158,7 +160,7 @@ std::vector<OpCount> op_counts(const Graph& g) {
     OpCount& c = m[{n.domain, n.op_type}];
     c.op_type = n.op_type;
     c.domain = n.domain;
-    c.supported = n.op != Op::kUnsupported && !n.has_subgraph;
+    c.supported = op_runnable(n.op) && !n.has_subgraph;  // the engine can run it
     ++c.count;
     if (!c.supported && c.nodes.size() < 8) c.nodes.push_back(n.name);
   }
