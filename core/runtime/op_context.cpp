@@ -17,6 +17,13 @@ Value& OpContext::alloc(size_t i, DType t, std::vector<int64_t> shape) {
                                 std::to_string(outputs.size()) + " outputs");
   for (int64_t d : shape)
     if (d < 0) fail("output " + std::to_string(i) + " would have a negative dim: " + shape_str(shape));
+  // Element counts come from the model's data: refuse what cannot fit before size_t (32-bit in wasm) wraps.
+  const int64_t n = shape_numel(shape);
+  const double bytes = static_cast<double>(n) * static_cast<double>(dtype_bytes(t));
+  const double cap = sizeof(size_t) == 4 ? 4294967295.0 : 17179869184.0;  // wasm heap limit; 16 GiB natively
+  if (bytes > cap)
+    fail("output " + std::to_string(i) + " would be " + dtype_name(t) + " " + shape_str(shape) + " (" +
+         std::to_string(static_cast<int64_t>(bytes / 1048576)) + " MiB): too large to allocate");
   outputs[i] = allocator ? allocator(t, shape) : value_alloc(t, shape);
   return outputs[i];
 }
