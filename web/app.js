@@ -1,5 +1,7 @@
 // quantplay page logic: model intake (example, drop, picker), worker orchestration, charts, layer table, downloads.
 import './vendor/chart.umd.min.js';
+import { $, h, fmtInt, fmtBytes, plural, fmtShape } from './dom.js';
+import { createRunPanel } from './run.js';
 
 const Chart = globalThis.Chart;
 const BITS = [8, 7, 6, 5, 4, 3, 2];
@@ -8,38 +10,12 @@ const EXAMPLE_URL = 'models/ch_ppocr_mobile_v2.0_cls_infer.onnx';
 const BIT_COLORS = { 8: '#1e3a8a', 7: '#2563eb', 6: '#0ea5e9', 5: '#14b8a6', 4: '#84cc16', 3: '#f59e0b', 2: '#ef4444' };
 const HIT_PX = 8;
 
-const $ = (id) => document.getElementById(id);
-
-// --- tiny DOM helper (textContent only: names inside models are untrusted) -----------------------------------------
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) if (c != null && c !== false) el.append(c instanceof Node ? c : String(c));
-  return el;
-}
-
-// --- formatting ----------------------------------------------------------------------------------------------------
-
-const fmtInt = (n) => (n == null ? '—' : Number(n).toLocaleString('en-US'));
-function fmtBytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
-}
 // The API sends non-finite numbers as null; with qe == 0 that null is an exact (infinite-SQNR) quantization.
 const sqnrValue = (r) => (r == null ? NaN : r.sqnr_db != null ? r.sqnr_db : r.qe === 0 ? Infinity : NaN);
 function fmtDb(v) {
   if (v === Infinity) return '∞';
   return Number.isFinite(v) ? v.toFixed(1) : '—';
 }
-const plural = (n, one, many = `${one}s`) => `${fmtInt(n)} ${n === 1 ? one : many}`;
-const fmtShape = (s) => (s && s.length ? s.join('×') : '—');
 const hsl = (i, a = 1) => `hsla(${Math.round((i * 137.508) % 360)}, 62%, 43%, ${a})`;
 function hexA(hex, a) {
   const n = parseInt(hex.slice(1), 16);
@@ -79,11 +55,12 @@ class Engine {
     if (msg.type === 'error') p.reject(new Error(msg.message));
     else p.resolve(msg);
   }
-  request(msg, onProgress) {
+  // `transfer`: buffers handed over to the worker (they become unusable here).
+  request(msg, onProgress, transfer = []) {
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { resolve, reject, onProgress });
-      this.worker.postMessage({ ...msg, seq });
+      this.worker.postMessage({ ...msg, seq }, transfer);
     });
   }
   get busy() { return this.pending.size > 0; }
@@ -128,6 +105,15 @@ const st = {
 let gen = 0;          // bumped whenever new work supersedes old; stale replies compare against it
 let plotted = [];     // SQNR dataset index -> layer index
 
+// Runs share the one worker: not while a model is read, parsed or re-loaded into it (the run would load it again).
+const runPanel = createRunPanel({
+  engine,
+  isCancel: (err) => err instanceof Cancelled,
+  canRun: () => !['read', 'open', 'load'].includes(st.phase),
+  onChange: () => settle(),
+  onCancel: cancelRun,
+});
+
 function settle() {
   document.body.dataset.state = st.error ? 'error' : st.phase !== 'idle' || !st.sweep ? 'loading' : 'ready';
   $('download-json').disabled = !(st.model && st.sweep && st.mq);
@@ -138,7 +124,23 @@ function settle() {
     mixquant: st.config,
     error: st.error,
     file: st.model ? st.model.name : null,
+    ...runFields(),
   };
+  runPanel.sync();
+}
+
+// The Run panel's part of window.quantplayState: run (the last run report), runState, runError, runsFinished.
+function runFields() {
+  const r = runPanel.state();
+  return { run: r.report, runState: r.state, runError: r.error, runsFinished: r.finished };
+}
+
+// Stopping a run means a fresh worker; analysis that was queued behind the run starts over on it.
+function cancelRun() {
+  const analysing = ['load', 'sweep', 'mixquant'].includes(st.phase);
+  engine.restart();
+  if (analysing) analyse(++gen);
+  else setTimeout(requestMixquant, 0);  // after the cancelled call's cleanup; re-requests only if out of date
 }
 
 function showError(message) {
@@ -190,6 +192,12 @@ const progress = {
 async function intake(files) {
   if (!files.length) return;
   const models = files.filter((f) => /\.onnx$/i.test(f.name));
+  // An image or a label file alone is input for the Run panel, not a model.
+  if (!models.length && files.length === 1 && st.model) {
+    const [f] = files;
+    if (/^image\//.test(f.type) || /\.(png|jpe?g|gif|webp|bmp|avif)$/i.test(f.name)) return runPanel.setImage(f);
+    if (/\.txt$/i.test(f.name)) return runPanel.setLabels(f);
+  }
   if (models.length !== 1) {
     // Nothing to open, so whatever is running carries on; only the message changes.
     const names = files.map((f) => f.name).join(', ');
@@ -254,6 +262,7 @@ async function openModel(model) {
   st.sweep = st.mq = st.config = null;
   st.selected = -1;
   renderSummary();
+  runPanel.setModel(model);
   await analyse(my);
 }
 

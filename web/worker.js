@@ -30,6 +30,12 @@ async function handle(msg) {
     case 'mixquant':
       if (!modelId) throw new Error('no model loaded');
       return { type: 'mixquant', result: qp.mixquant(modelId, msg.options, progress(msg.seq)) };
+    case 'run': {
+      if (!modelId) throw new Error('no model loaded');
+      const { report, outputs } = qp.run(modelId, msg.inputs || {}, msg.options || {});
+      // The output arrays are fresh copies out of the wasm heap, so the page can take them over.
+      return { type: 'run', report, outputs, transfer: Object.values(outputs).map((o) => o.data.buffer) };
+    }
     default:
       throw new Error(`worker: unknown message type '${msg.type}'`);
   }
@@ -38,7 +44,8 @@ async function handle(msg) {
 self.onmessage = async (e) => {
   const msg = e.data;
   try {
-    self.postMessage({ ...(await handle(msg)), seq: msg.seq });
+    const { transfer = [], ...reply } = await handle(msg);
+    self.postMessage({ ...reply, seq: msg.seq }, [...new Set(transfer)]);
   } catch (err) {
     self.postMessage({ type: 'error', seq: msg.seq, message: err && err.message ? err.message : String(err) });
   }
