@@ -65,9 +65,10 @@ nlohmann::json value_summary(const std::string& name, const Value& v, const std:
   o["std"] = num(finite ? std::sqrt(std::max(0.0, sq / static_cast<double>(finite) - mean * mean)) : NAN);
   o["nan"] = nan;
   o["inf"] = inf;
-  // A class vector ([N] or [1,...,1,N]): its five largest entries.
-  const int64_t last = v.shape.empty() ? 0 : v.shape.back();
-  if (last >= 2 && static_cast<int64_t>(x.size()) == last) {
+  // A class vector (one dim > 1: [N], [1,N], [1,N,1,1]): its five largest entries.
+  int64_t big = 0;
+  for (int64_t d : v.shape) big += d > 1;
+  if (big == 1 && x.size() >= 2) {
     std::vector<size_t> idx(x.size());
     std::iota(idx.begin(), idx.end(), 0);
     const size_t k = std::min<size_t>(5, idx.size());
