@@ -6,7 +6,7 @@ namespace qp {
 const Value& OpContext::req(size_t i) const {
   const Value* v = in(i);
   if (!v) {
-    const std::string nm = i < node.inputs.size() ? " ('" + node.inputs[i] + "')" : "";
+    const std::string nm = i < node.inputs.size() && !node.inputs[i].empty() ? " ('" + node.inputs[i] + "')" : "";
     fail("input " + std::to_string(i) + nm + " is required");
   }
   return *v;
