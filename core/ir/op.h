@@ -6,7 +6,7 @@
 namespace qp {
 
 #define QP_OP_LIST(X)                                                                                     \
-  X(Abs) X(Add) X(And) X(ArgMax) X(AveragePool) X(BatchNormalization) X(Cast) X(Ceil) X(Clip) X(Concat)  \
+  X(Abs) X(Add) X(And) X(ArgMax) X(AveragePool) X(BatchNormalization) X(Cast) X(CastLike) X(Ceil) X(Clip) X(Concat)  \
   X(Constant) X(ConstantOfShape) X(Conv) X(ConvTranspose) X(DepthToSpace) X(DequantizeLinear) X(Div)     \
   X(Dropout) X(Elu) X(Equal) X(Erf) X(Exp) X(Expand) X(Flatten) X(Floor) X(Gather) X(Gelu) X(Gemm)       \
   X(GlobalAveragePool) X(GlobalMaxPool) X(Greater) X(HardSigmoid) X(HardSwish) X(Identity)               \

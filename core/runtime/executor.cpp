@@ -283,7 +283,7 @@ struct Executor::Impl {
         for (size_t d = 0; d < vi.shape.size(); ++d) {
           const Dim& dim = vi.shape[d];
           if (dim.known() && dim.value != v.shape[d])
-            throw Error(where + " is " + v.describe() + ", expected " + shape_str(vi.shape) + " (dim " +
+            throw Error(where + " is " + v.describe() + ", expected " + dtype_name(vi.dtype) + " " + shape_str(vi.shape) + " (dim " +
                         std::to_string(d) + " must be " + std::to_string(dim.value) + ")");
           if (!dim.known() && !dim.param.empty()) {
             auto b = bound.emplace(dim.param, v.shape[d]);

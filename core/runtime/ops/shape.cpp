@@ -281,12 +281,11 @@ template <class F> bool with_type(DType t, F&& f) {
   }
 }
 
-void op_cast(OpContext& ctx) {
+void cast_to(OpContext& ctx, int64_t to_code) {
   const Value& x = ctx.req(0);
-  const Attribute* a = ctx.node.attr("to");
-  if (!a || a->type != AttrType::kInt) ctx.fail("needs the 'to' attribute");
-  const DType to = static_cast<DType>(a->i);
-  const std::string to_name = dtype_is_known(static_cast<int32_t>(a->i)) ? dtype_name(to) : "dtype(" + std::to_string(a->i) + ")";
+  const DType to = static_cast<DType>(to_code);
+  const std::string to_name =
+      dtype_is_known(static_cast<int32_t>(to_code)) ? dtype_name(to) : "dtype(" + std::to_string(to_code) + ")";
   auto unsupported = [&](DType t) {
     const std::string nm = t == to ? to_name : dtype_name(t);
     ctx.fail("cannot cast " + x.describe() + " to " + to_name + ": " + nm + " is not supported");
@@ -300,6 +299,15 @@ void op_cast(OpContext& ctx) {
     with_type(to, [&](auto d) { cast_loop<decltype(s), decltype(d)>(x.data, y.data, n); });
   });
 }
+
+void op_cast(OpContext& ctx) {
+  const Attribute* a = ctx.node.attr("to");
+  if (!a || a->type != AttrType::kInt) ctx.fail("needs the 'to' attribute");
+  cast_to(ctx, a->i);
+}
+
+// CastLike (opset 15): Cast to the type of the second input; its function bodies use it everywhere.
+void op_cast_like(OpContext& ctx) { cast_to(ctx, static_cast<int64_t>(ctx.req(1).dtype)); }
 
 // ---- Range ----
 
@@ -366,6 +374,7 @@ void register_ops_shape(OpTable& t) {
   t[static_cast<int>(Op::kConstant)] = op_constant;
   t[static_cast<int>(Op::kConstantOfShape)] = op_constant_of_shape;
   t[static_cast<int>(Op::kCast)] = op_cast;
+  t[static_cast<int>(Op::kCastLike)] = op_cast_like;
   t[static_cast<int>(Op::kRange)] = op_range;
 }
 

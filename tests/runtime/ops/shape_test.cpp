@@ -285,3 +285,15 @@ TEST_CASE("shape: Range for ints and floats, negative delta, empty results; zero
               one = scalar_i(1);
   CHECK(error_of([&] { run_op("Range", {&lo, &hi, &one}); }).find("would produce") != std::string::npos);
 }
+
+TEST_CASE("shape: CastLike takes the target type from its second input") {
+  const qp::Value x = qp::value_f32({4}, {1.9f, -2.7f, 0.0f, 300.5f});
+  const qp::Value like = qp::value_i64({0}, {});
+  const auto y = qp_test::run_op("CastLike", {&x, &like});
+  REQUIRE(y[0].dtype == qp::DType::kInt64);
+  CHECK(y[0].shape == std::vector<int64_t>{4});
+  CHECK(y[0].ptr<int64_t>()[0] == 1);
+  CHECK(y[0].ptr<int64_t>()[1] == -2);
+  CHECK(y[0].ptr<int64_t>()[3] == 300);
+  CHECK_THROWS_WITH_AS(qp_test::run_op("CastLike", {&x}), "node 'n0' (CastLike): input 1 is required", qp::Error);
+}
