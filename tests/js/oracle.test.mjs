@@ -1,6 +1,13 @@
 // The onnxruntime oracle: every real model run by our engine (native CLI and wasm) and by onnxruntime-node on the
 // same seeded inputs and on the refcases' real inputs; max |Δ| / max |y_ref| <= 1e-4 per output. SqueezeNet's top-1
 // on the six photos and the PP-OCR cls decisions must match the reference.
+//
+// The live reference runs the graph as written (graphOptimizationLevel 'disabled'): the same computation we do.
+// onnxruntime's default level fuses ops and changes rounding; on PP-OCRv4 det its own two levels differ by ~2e-4 on
+// the photographed page (a pixel whose logit sits where 60 layers of float rounding add up). Against the optimized
+// run and the stored outputs (made with level 'all') we allow max(1e-4, 1.5 x that measured spread).
+// max |y_ref| is floored at 1e-2: det's probability map on noise input is all below 1e-4, and onnxruntime's
+// logistic approximation flushes sigmoid(x) to 0 below x = -15.9 where the true value is 1.3e-7.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'fs';
@@ -39,8 +46,8 @@ function seeded(seed) {
   };
 }
 
-async function ortRun(model, feeds) {
-  const s = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+async function ortRun(model, feeds, graphOptimizationLevel = 'disabled') {
+  const s = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel });
   const ortFeeds = {};
   for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.dtype, t.data, t.shape);
   const out = await s.run(ortFeeds);
@@ -78,15 +85,20 @@ function relErr(got, ref) {
     const d = Math.abs(got.data[i] - ref.data[i]);
     maxDiff = Math.max(maxDiff, Number.isNaN(d) ? Infinity : d);
   }
-  return maxDiff / Math.max(maxRef, 1e-30);
+  return maxDiff / Math.max(maxRef, 1e-2);
 }
 
-function checkAll(label, ref, outs) {
+// Largest relative difference over the outputs of two reference runs.
+function spread(a, b) {
+  return Math.max(0, ...Object.keys(a).map((n) => relErr(a[n], b[n])));
+}
+
+function checkAll(label, ref, outs, tol = TOL) {
   for (const [engine, res] of Object.entries(outs))
     for (const name of Object.keys(ref)) {
       assert.ok(res[name], `${label}: ${engine} has no output ${name}`);
       const e = relErr(res[name], ref[name]);
-      assert.ok(e <= TOL, `${label}: ${engine} output '${name}' max|Δ|/max|ref| = ${e.toExponential(2)} > ${TOL}`);
+      assert.ok(e <= tol, `${label}: ${engine} output '${name}' max|Δ|/max|ref| = ${e.toExponential(2)} > ${tol.toExponential(2)}`);
     }
 }
 
@@ -104,9 +116,12 @@ for (const model of realModels()) {
     for (let i = 0; i < n; i++) data[i] = rnd();
     const feeds = { [s.inputNames[0]]: { dtype: 'float32', shape, data } };
     const ref = await ortRun(model, feeds);
+    const opt = await ortRun(model, feeds, 'all');
     const id = qp.load(readFileSync(model), { name });
     try {
-      checkAll(name, ref, { native: nativeRun(model, feeds, name), wasm: wasmRun(id, feeds) });
+      const outs = { native: nativeRun(model, feeds, name), wasm: wasmRun(id, feeds) };
+      checkAll(name, ref, outs);
+      checkAll(`${name} vs optimized onnxruntime`, opt, outs, Math.max(TOL, 1.5 * spread(opt, ref)));
     } finally {
       qp.unload(id);
     }
@@ -124,6 +139,7 @@ if (existsSync(refcases)) {
       const stored = {};
       for (const o of c.outputs) stored[o.name] = npyRead(readFileSync(o.path));
       const live = await ortRun(model, feeds);
+      const tolOpt = Math.max(TOL, 1.5 * spread(await ortRun(model, feeds, 'all'), live));
       const id = qp.load(readFileSync(model), { name: basename(model) });
       let outs;
       try {
@@ -132,7 +148,7 @@ if (existsSync(refcases)) {
         qp.unload(id);
       }
       checkAll(`${cname} vs onnxruntime-node`, live, outs);
-      checkAll(`${cname} vs stored outputs`, stored, outs);
+      checkAll(`${cname} vs stored outputs (onnxruntime, level all)`, stored, outs, tolOpt);
       if (cname.startsWith('squeezenet_') || cname.startsWith('ppocr_cls_')) {
         const o = c.outputs[0].name;
         for (const [engine, res] of Object.entries(outs))
