@@ -165,21 +165,6 @@ export function parseUnsupported(message) {
   });
 }
 
-// Top-5 of an output that is a class vector in any layout with one non-unit dim (e.g. SqueezeNet's [1,1000,1,1]),
-// which the engine's report leaves out; largest first, ties by index. Null for anything else.
-export function classTop5(shape, data, labels = []) {
-  const big = shape.filter((d) => d !== 1);
-  if (big.length !== 1 || big[0] < 2 || !data || data.length !== big[0]) return null;
-  const idx = Array.from(data.keys()).filter((i) => !Number.isNaN(Number(data[i])));
-  idx.sort((a, b) => Number(data[b]) - Number(data[a]) || a - b);
-  return idx.slice(0, 5).map((i) => {
-    const v = Number(data[i]);
-    const e = { index: i, value: Number.isFinite(v) ? v : null };
-    if (i < labels.length) e.label = labels[i];
-    return e;
-  });
-}
-
 // Greedy CTC decoding of a [1, T, C] output whose classes are blank + labels (+ a space last), as PaddleOCR's
 // recognisers emit: the best class per step, repeats merged, blanks dropped. Null when the shapes do not fit.
 export function ctcDecode(shape, data, labels) {

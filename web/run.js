@@ -2,7 +2,7 @@
 // in the worker, and the run report (output statistics, top-5, time, memory).
 import { $, h, fmtBytes, fmtInt, fmtMs, fmtNum, fmtShape, plural } from './dom.js';
 import {
-  PRESETS, classTop5, ctcDecode, imageInput, parseChannels, parseLabels, parseScale, parseUnsupported, placement, presetForFile,
+  PRESETS, ctcDecode, imageInput, parseChannels, parseLabels, parseScale, parseUnsupported, placement, presetForFile,
   rgbaToNchw, symbolicDims,
 } from './preprocess.js';
 
@@ -305,7 +305,6 @@ export function createRunPanel({ engine, isCancel, canRun, onChange, onCancel })
       const reply = await engine.request({ type: 'run', inputs: job.inputs, options: job.options }, null, job.transfer);
       if (rs.model !== model) return;
       finishRunning();
-      addTop5(reply.report, reply.outputs, job.options.labels);
       rs.report = reply.report;
       rs.error = null;
       renderReport(reply.report, reply.outputs, job.source, job.options.labels);
@@ -328,18 +327,6 @@ export function createRunPanel({ engine, isCancel, canRun, onChange, onCancel })
         setState('unsupported', true);
       } else {
         showError(message, true);
-      }
-    }
-  }
-
-  // The engine reports a top-5 for [N] and [1,…,1,N] outputs; class vectors laid out as [1,N,1,1] get theirs here.
-  function addTop5(report, outputs, labels) {
-    for (const o of report.outputs) {
-      if (o.top5 || !outputs || !outputs[o.name]) continue;
-      const top = classTop5(o.shape, outputs[o.name].data, labels);
-      if (top) {
-        o.top5 = top;
-        o.top5_by = 'page';
       }
     }
   }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  PRESETS, classTop5, ctcDecode, imageInput, parseChannels, parseLabels, parseScale, parseUnsupported, placement, presetForFile, rgbaToNchw,
+  PRESETS, ctcDecode, imageInput, parseChannels, parseLabels, parseScale, parseUnsupported, placement, presetForFile, rgbaToNchw,
   symbolicDims,
 } from '../../web/preprocess.js';
 
@@ -88,11 +88,7 @@ test('labels and the engine\'s unsupported-ops message', () => {
   assert.equal(parseUnsupported('input \'x\' is not given'), null);
 });
 
-test('class vectors in any layout, and greedy CTC decoding', () => {
-  const probs = new Float32Array([0.1, 0.6, 0.05, 0.25]);
-  assert.deepEqual(classTop5([1, 4, 1, 1], probs, ['a', 'b', 'c']).map((e) => [e.index, e.label]),
-    [[1, 'b'], [3, undefined], [0, 'a'], [2, 'c']]);
-  assert.equal(classTop5([1, 2, 2], probs), null);
+test('greedy CTC decoding', () => {
   // T = 6 steps over blank + "a", "b" + space: a a blank a b space -> "aa b ".
   const C = 4, steps = [1, 1, 0, 1, 2, 3];
   const data = new Float32Array(steps.length * C);
