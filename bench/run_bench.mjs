@@ -2,6 +2,7 @@
 // this node process, and our native build (quantplay run) vs onnxruntime-node (intraOpNumThreads = 1).
 // Medians of N timed runs after warm-up, interleaved so both engines see the same machine noise.
 // Usage: node [V8 flags] bench/run_bench.mjs [--runs N] [--only name] [--no-native]
+// QP_BUILD / QP_BUILD_WASM point at other build trees (default build/ and build-wasm/).
 import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -30,7 +31,9 @@ process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
-const { createQuantplay } = await import(join(root, 'build-wasm/wasm/quantplay.js'));
+const buildDir = process.env.QP_BUILD || join(root, 'build');
+const wasmDir = process.env.QP_BUILD_WASM || join(root, 'build-wasm');
+const { createQuantplay } = await import(join(wasmDir, 'wasm/quantplay.js'));
 const qp = await createQuantplay();
 const ortWeb = await import('onnxruntime-web');
 ortWeb.env.wasm.numThreads = 1;
@@ -77,7 +80,7 @@ for (const [label, rel, shape] of MODELS) {
   if (NATIVE) {
     const npy = join(tmp, 'input.npy');
     writeFileSync(npy, npyWrite({ dtype: 'float32', shape, data }));
-    const nat = JSON.parse(execFileSync(join(root, 'build/cli/quantplay'),
+    const nat = JSON.parse(execFileSync(join(buildDir, 'cli/quantplay'),
       ['run', path, '--input', npy, '--repeat', String(3 + RUNS), '--json'], { maxBuffer: 64 << 20 }).toString());
     row.native = median(nat.time_ms.runs.slice(3));
     const s = await ortNode.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1 });

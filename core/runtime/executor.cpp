@@ -3,6 +3,7 @@
 #include "core/runtime/executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -594,7 +595,10 @@ struct Executor::Impl {
           if (id >= 0 && opt.fake_quant.count(names[static_cast<size_t>(id)])) fold = false;
         if (p.out_redirect[k] >= 0) fold = false;
       }
+      const auto t0 = std::chrono::steady_clock::now();
       stats.flops += run_node(k, vals, is_const, &p, opt, p.plan_gen);
+      if (opt.profile)
+        stats.node_ms.emplace_back(r.node->name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       ++stats.nodes_run;
       if (fold) {
         for (int id : r.out)

@@ -34,6 +34,7 @@ struct RunOptions {
   std::map<std::string, Value> substitute;       // weight name -> replacement (same dtype and shape)
   std::map<std::string, FakeQuant> fake_quant;   // value or weight name -> quantizer
   bool fuse = true;                              // fuse activations into Conv/Gemm/MatMul where nothing observes
+  bool profile = false;                          // time every node (RunStats::node_ms)
 };
 
 struct RunStats {
@@ -42,6 +43,7 @@ struct RunStats {
   int64_t peak_live_bytes = 0;  // most bytes of pool buffers in use at once during the run
   bool planned = false;         // this run built a new plan
   double flops = 0;             // 2 x multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul in this run
+  std::vector<std::pair<std::string, double>> node_ms;  // with RunOptions::profile: (node name, ms) in run order
 };
 
 // A model ready to run. The Graph must outlive the Executor; it is never modified.
