@@ -34,7 +34,7 @@ const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed
 const buildDir = process.env.QP_BUILD || join(root, 'build');
 const wasmDir = process.env.QP_BUILD_WASM || join(root, 'build-wasm');
 const { createQuantplay } = await import(join(wasmDir, 'wasm/quantplay.js'));
-const qp = await createQuantplay();
+let qp = await createQuantplay();
 const ortWeb = await import('onnxruntime-web');
 ortWeb.env.wasm.numThreads = 1;
 ortWeb.env.wasm.simd = true;
@@ -57,6 +57,7 @@ for (const [label, rel, shape] of MODELS) {
   if (!existsSync(path)) { console.log(`skip ${label}: ${path} missing`); continue; }
   const bytes = readFileSync(path);
   const data = input(shape);
+  qp = await createQuantplay();  // a fresh instance per model, so its heap size is this model's
   const id = qp.load(bytes, { name: basename(path) });
   const sess = await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   const feedsOrt = { [sess.inputNames[0]]: new ortWeb.Tensor('float32', data, shape) };
@@ -94,9 +95,16 @@ for (const [label, rel, shape] of MODELS) {
 }
 
 
-console.log('\n| model (input) | GFLOP | ours wasm ms | onnxruntime-web ms | ratio | ours GFLOP/s | ours native ms | onnxruntime-node ms | ratio | weights MB | activation pool MB | wasm heap MB |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('\n| model (input) | GFLOP | ours wasm ms | onnxruntime-web ms | ratio | ours GFLOP/s | ours native ms | onnxruntime-node ms | ratio |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.label} (${r.shape.join('×')}) | ${r.gflop.toFixed(3)} | ${fmt(r.ours)} | ${fmt(r.theirs)} | **${(r.ours / r.theirs).toFixed(2)}** | ${(r.gflop / (r.ours / 1000)).toFixed(1)} | ${r.native !== undefined ? fmt(r.native) : '-'} | ${r.ortNode !== undefined ? fmt(r.ortNode) : '-'} | ${r.native !== undefined ? (r.native / r.ortNode).toFixed(2) : '-'} |`);
+}
+console.log('\nMemory of a run in wasm (a fresh instance per model; the heap only grows):');
+console.log('| model | weights MB | largest live activations MB | weights + live MB | activation pool MB | wasm heap MB | heap / (weights + live) |');
+console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const mb = (b) => (b / 1048576).toFixed(1);
-  console.log(`| ${r.label} (${r.shape.join('×')}) | ${r.gflop.toFixed(3)} | ${fmt(r.ours)} | ${fmt(r.theirs)} | **${(r.ours / r.theirs).toFixed(2)}** | ${(r.gflop / (r.ours / 1000)).toFixed(1)} | ${r.native !== undefined ? fmt(r.native) : '-'} | ${r.ortNode !== undefined ? fmt(r.ortNode) : '-'} | ${r.native !== undefined ? (r.native / r.ortNode).toFixed(2) : '-'} | ${mb(r.mem.weight_bytes)} | ${mb(r.mem.activation_pool_bytes)} | ${mb(r.heap)} |`);
+  const need = r.mem.weight_bytes + r.mem.peak_live_activation_bytes;
+  console.log(`| ${r.label} | ${mb(r.mem.weight_bytes)} | ${mb(r.mem.peak_live_activation_bytes)} | ${mb(need)} | ${mb(r.mem.activation_pool_bytes)} | ${mb(r.heap)} | ${(r.heap / need).toFixed(2)} |`);
 }

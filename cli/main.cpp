@@ -1,6 +1,8 @@
 // The `quantplay` command: inspect a model, sweep per-layer weight quantization error, search MixQuant bit-widths.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -269,6 +271,27 @@ void print_run(const std::string& json) {
   const auto& tm = j["time_ms"];
   std::printf("\ntime    %s ms median of %zu run(s) (first %s ms)\n", g(tm["median"]).c_str(), tm["runs"].size(),
               g(tm["first"]).c_str());
+  if (j.contains("profile")) {
+    std::vector<std::pair<double, std::string>> p;
+    double total = 0;
+    std::map<std::string, double> by_op;
+    for (const auto& e : j["profile"]) {
+      const double ms = e["ms"].get<double>();
+      total += ms;
+      by_op[e["op"].get<std::string>()] += ms;
+      p.emplace_back(ms, e["node"].get<std::string>() + " (" + e["op"].get<std::string>() + ")");
+    }
+    std::sort(p.begin(), p.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::printf("\nslowest nodes of the last run (%.3f ms in nodes):\n", total);
+    for (size_t i = 0; i < p.size() && i < 10; ++i)
+      std::printf("  %9.3f ms  %5.1f%%  %s\n", p[i].first, total > 0 ? 100 * p[i].first / total : 0.0, p[i].second.c_str());
+    std::vector<std::pair<double, std::string>> ops;
+    for (const auto& kv : by_op) ops.emplace_back(kv.second, kv.first);
+    std::sort(ops.rbegin(), ops.rend());
+    std::printf("by op:");
+    for (const auto& o : ops) std::printf("  %s %.2f ms", o.second.c_str(), o.first);
+    std::printf("\n");
+  }
   const auto& m = j["memory"];
   std::printf("memory  weights %s bytes, activation pool %s bytes (peak live %s)\n",
               thousands(m["weight_bytes"].get<int64_t>()).c_str(), thousands(m["activation_pool_bytes"].get<int64_t>()).c_str(),
@@ -304,6 +327,8 @@ int main(int argc, char** argv) {
   runc->add_option("--repeat", repeat, "runs to time (the report gives each and the median)")->capture_default_str();
   runc->add_option("--save", save_dir, "write every output as DIR/<output>.npy");
   runc->add_option("--labels", labels_path, "class names, one per line, for the top-5 of class-vector outputs");
+  bool profile = false;
+  runc->add_flag("--profile", profile, "time every node of the last run (the slowest are printed; all in --json)");
   for (auto* sc : {inspect, sweep, mixq, runc}) {
     sc->add_option("MODEL", model, "ONNX model file (external data is read from its folder)")->required();
     sc->add_flag("--json", as_json, "print the JSON report (schema quantplay/1, docs/json-schema.md)");
@@ -402,6 +427,7 @@ int main(int argc, char** argv) {
       req.random = random;
       req.seed = seed;
       req.repeat = repeat;
+      req.profile = profile;
       qp::Executor ex(m.graph);
       const qp::RunResult r = qp::run_model(ex, m.graph, req);
       const std::vector<std::string> labels = labels_path.empty() ? std::vector<std::string>{} : read_labels(labels_path);

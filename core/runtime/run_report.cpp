@@ -26,7 +26,9 @@ RunResult run_model(Executor& ex, const Graph& g, const RunRequest& req) {
   for (int i = 0; i < req.repeat; ++i) {
     r.outputs.clear();  // hand the buffers back to the pool before the next run
     const auto t0 = std::chrono::steady_clock::now();
-    r.outputs = ex.run(r.inputs);
+    RunOptions opt;
+    opt.profile = req.profile && i + 1 == req.repeat;
+    r.outputs = ex.run(r.inputs, opt);
     r.times_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   r.stats = ex.last_stats();
@@ -115,6 +117,16 @@ std::string run_json(const Graph& g, const RunResult& r, const std::vector<std::
                  {"peak_live_activation_bytes", r.stats.peak_live_bytes}};
   j["nodes_run"] = r.stats.nodes_run;
   j["gflop"] = r.stats.flops / 1e9;
+  if (!r.stats.node_ms.empty()) {
+    std::map<std::string, const Node*> by_name;
+    for (const auto& n : g.nodes) by_name[n.name] = &n;
+    nlohmann::json prof = nlohmann::json::array();
+    for (const auto& e : r.stats.node_ms) {
+      auto it = by_name.find(e.first);
+      prof.push_back({{"node", e.first}, {"op", it != by_name.end() ? it->second->op_type : ""}, {"ms", e.second}});
+    }
+    j["profile"] = prof;
+  }
   return j.dump(indent);
 }
 

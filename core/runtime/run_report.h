@@ -19,6 +19,7 @@ struct RunRequest {
   std::map<std::string, int64_t> dims;  // symbolic dim -> size for random inputs
   float lo = 0, hi = 1;
   int repeat = 1;                       // runs; every run's time is reported
+  bool profile = false;                 // time every node of the last run
 };
 
 struct RunResult {
