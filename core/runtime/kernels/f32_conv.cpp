@@ -17,11 +17,27 @@ void f32_conv2d_depthwise(const float* x, const float* w, const float* bias, flo
                           size_t channels, size_t multiplier, const F32GemmEpilogue& ep) {
   HWY_STATIC_DISPATCH(DepthwiseImpl)(x, w, bias, y, g, channels, multiplier, ep);
 }
+void f32_conv_phase_planes(const float* x, const F32Conv2dGeom& g, F32ConvPhasePlanes& out) {
+  HWY_STATIC_DISPATCH(ConvPhasePlanesImpl)(x, g, out);
+}
+void f32_im2col_phase_block(const F32ConvPhasePlanes& p, const F32Conv2dGeom& g, size_t k0, size_t kc, size_t n0,
+                            size_t nc, size_t nr, float* dst) {
+  HWY_STATIC_DISPATCH(Im2colPhaseBlockImpl)(p, g, k0, kc, n0, nc, nr, dst);
+}
 #else
 HWY_EXPORT(DepthwiseImpl);
+HWY_EXPORT(ConvPhasePlanesImpl);
+HWY_EXPORT(Im2colPhaseBlockImpl);
 void f32_conv2d_depthwise(const float* x, const float* w, const float* bias, float* y, const F32Conv2dGeom& g,
                           size_t channels, size_t multiplier, const F32GemmEpilogue& ep) {
   HWY_DYNAMIC_DISPATCH(DepthwiseImpl)(x, w, bias, y, g, channels, multiplier, ep);
+}
+void f32_conv_phase_planes(const float* x, const F32Conv2dGeom& g, F32ConvPhasePlanes& out) {
+  HWY_DYNAMIC_DISPATCH(ConvPhasePlanesImpl)(x, g, out);
+}
+void f32_im2col_phase_block(const F32ConvPhasePlanes& p, const F32Conv2dGeom& g, size_t k0, size_t kc, size_t n0,
+                            size_t nc, size_t nr, float* dst) {
+  HWY_DYNAMIC_DISPATCH(Im2colPhaseBlockImpl)(p, g, k0, kc, n0, nc, nr, dst);
 }
 #endif
 
@@ -88,12 +104,18 @@ void f32_conv2d_gemm(const float* x, const std::vector<F32PackedA>& w, const flo
   const bool direct = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h &&
                       g.ow == g.w;
   const size_t nr = f32_gemm_tile().nr;
+  thread_local F32ConvPhasePlanes phases;  // reused: no allocation per call once it has grown
   for (size_t gi = 0; gi < groups; ++gi) {
     const float* xg = x + gi * g.c * in_plane;
     F32GemmB b;
     if (direct) {
       b.pack = [xg, n](size_t k0, size_t kc, size_t n0, size_t nc, float* dst) {
         f32_gemm_pack_b(xg, n, 1, k0, kc, n0, nc, dst);
+      };
+    } else if (f32_conv_phase_applies(g)) {
+      f32_conv_phase_planes(xg, g, phases);
+      b.pack = [&g, nr](size_t k0, size_t kc, size_t n0, size_t nc, float* dst) {
+        f32_im2col_phase_block(phases, g, k0, kc, n0, nc, nr, dst);
       };
     } else {
       b.pack = [xg, &g, nr](size_t k0, size_t kc, size_t n0, size_t nc, float* dst) {

@@ -25,6 +25,28 @@ struct F32Conv2dGeom {
 void f32_im2col_block(const float* x, const F32Conv2dGeom& g, size_t k0, size_t kc, size_t n0, size_t nc, size_t nr,
                       float* dst);
 
+// The input of one group (g.c planes) as zero-padded phase planes, for strides 1 or 2 equal in both dims (see
+// f32_conv-inl.h): every im2col row is then made of plain copies, no padding tests or strided reads.
+// f32_conv_phase_planes and f32_im2col_phase_block need g.sh == g.sw in {1, 2} and a non-empty output.
+struct F32ConvPhasePlanes {
+  size_t s = 1, wq = 0, plane = 0;  // stride, phase-plane row length, floats per phase plane
+  std::vector<float> data;          // g.c x s·s phase planes
+};
+// Where f32_conv2d_gemm uses it. Not under wasm: with 8-float panels the runs are too short to pay for the copy
+// there (measured 15-20 % slower than f32_im2col_block on the PP-OCR and SqueezeNet 3x3 convs).
+inline bool f32_conv_phase_applies(const F32Conv2dGeom& g) {
+#ifdef __wasm__
+  (void)g;
+  return false;
+#else
+  return g.oh > 0 && g.ow > 0 && g.sh == g.sw && (g.sw == 1 || g.sw == 2);
+#endif
+}
+void f32_conv_phase_planes(const float* x, const F32Conv2dGeom& g, F32ConvPhasePlanes& out);
+// The same block as f32_im2col_block, read from phase planes.
+void f32_im2col_phase_block(const F32ConvPhasePlanes& p, const F32Conv2dGeom& g, size_t k0, size_t kc, size_t n0,
+                            size_t nc, size_t nr, float* dst);
+
 // Weights [groups * cout_g, c, kh, kw] packed for f32_conv2d: one F32PackedA (cout_g x c·kh·kw) per group.
 std::vector<F32PackedA> f32_conv2d_pack_weights(const float* w, size_t groups, size_t cout_g, size_t k);
 
@@ -33,8 +55,9 @@ std::vector<F32PackedA> f32_conv2d_pack_weights(const float* w, size_t groups, s
 void f32_conv2d_gemm(const float* x, const std::vector<F32PackedA>& w, const float* bias, float* y,
                      const F32Conv2dGeom& g, size_t groups, size_t cout_g, const F32GemmEpilogue& ep);
 
-// One image, one input channel per group (depthwise; `multiplier` output channels per input channel):
-// direct kernel vectorised over output width (strides 1 and 2; other strides scalar), bias and activation fused.
+// One image, one input channel per group (depthwise; `multiplier` output channels per input channel), bias and
+// activation fused: equal strides 1 or 2 through phase planes (whole vectors over the flattened plane, see
+// f32_conv-inl.h), other strides by rows vectorised over output width (strides 1 and 2; others scalar).
 // w: [channels * multiplier, 1, kh, kw]; g.c is ignored.
 void f32_conv2d_depthwise(const float* x, const float* w, const float* bias, float* y, const F32Conv2dGeom& g,
                           size_t channels, size_t multiplier, const F32GemmEpilogue& ep);

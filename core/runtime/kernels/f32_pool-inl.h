@@ -17,17 +17,68 @@ namespace qp {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+template <bool kMax, class D, class V = hn::Vec<D>>
+HWY_INLINE V PoolOp(V a, V b) {
+  return kMax ? hn::Max(a, b) : hn::Add(a, b);
+}
+
+// Columns [0, w_end) of the rows folded into sv with vectors of d, the last one overlapping its predecessor
+// (recomputing a column gives the same value). Needs w_end >= Lanes(d).
+template <bool kMax, class D>
+HWY_INLINE void PoolFoldRows(D d, const float* const* rows, size_t nrows, size_t w_end, float* HWY_RESTRICT sv) {
+  const size_t N = hn::Lanes(d);
+  auto one = [&](size_t w) HWY_ATTR {
+    auto v = hn::LoadU(d, rows[0] + w);
+    for (size_t r = 1; r < nrows; ++r) v = PoolOp<kMax, D>(v, hn::LoadU(d, rows[r] + w));
+    hn::StoreU(v, d, sv + w);
+  };
+  size_t w = 0;
+  for (; w + N <= w_end; w += N) one(w);
+  if (w < w_end) one(w_end - N);
+}
+
+// Outputs [0, out_w) of the window pass with vectors of d (strides 1 and 2), the last one overlapping. Needs
+// out_w >= Lanes(d).
+template <bool kMax, class D>
+HWY_INLINE void PoolWindows(D d, const float* HWY_RESTRICT s, const PoolRow& g, const float* scale,
+                            float* HWY_RESTRICT y) {
+  const size_t N = hn::Lanes(d), K = g.kernel, dl = g.dilation;
+  const float ident = kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+  auto one = [&](size_t ow) HWY_ATTR {
+    hn::Vec<D> v;
+    if (g.stride == 1) {
+      v = hn::LoadU(d, s + ow);
+      for (size_t k = 1; k < K; ++k) v = PoolOp<kMax, D>(v, hn::LoadU(d, s + ow + k * dl));
+    } else {
+      // The even lanes of 2N consecutive floats are the taps of N neighbouring windows (3x3 s2 MaxPool).
+      v = hn::Set(d, ident);
+      for (size_t k = 0; k < K; ++k) {
+        hn::Vec<D> even, odd;
+        hn::LoadInterleaved2(d, s + 2 * ow + k * dl, even, odd);
+        v = PoolOp<kMax, D>(v, even);
+      }
+    }
+    if (!kMax) v = hn::Mul(v, hn::LoadU(d, scale + ow));
+    hn::StoreU(v, d, y + ow);
+  };
+  size_t ow = 0;
+  for (; ow + N <= g.out_w; ow += N) one(ow);
+  if (ow < g.out_w) one(g.out_w - N);
+}
+
 // Separable: first fold the rows into one padded scratch row (contiguous loads, the bulk of the work), then
-// slide the window along it. Padding holds the identity so the window pass needs no bounds checks.
+// slide the window along it. Padding holds the identity so the window pass needs no bounds checks. Rows narrower
+// than a full vector run with 8- or 4-lane vectors; the last vector of a row overlaps the one before it, so only
+// rows under 4 columns are left to scalar code.
 template <bool kMax>
 HWY_INLINE void PoolRowImpl(const float* const* rows, size_t nrows, const PoolRow& g, const float* scale,
                             float* HWY_RESTRICT s, float* HWY_RESTRICT y) {
   if (g.out_w == 0) return;
   const hn::ScalableTag<float> d;
-  const size_t N = hn::Lanes(d);
+  const hn::CappedTag<float, 8> d8;
+  const hn::CappedTag<float, 4> d4;
+  const size_t N = hn::Lanes(d), N8 = hn::Lanes(d8), N4 = hn::Lanes(d4);
   const float ident = kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
-  const auto vident = hn::Set(d, ident);
-  auto op = [](decltype(vident) a, decltype(vident) b) HWY_ATTR { return kMax ? hn::Max(a, b) : hn::Add(a, b); };
   const size_t len = (g.out_w - 1) * g.stride + (g.kernel - 1) * g.dilation + 2;  // = f32_pool_scratch(g)
   const size_t lo = std::min(g.pad, len), hi = std::min(g.pad + g.in_w, len);
   std::fill(s, s + lo, ident);
@@ -37,41 +88,24 @@ HWY_INLINE void PoolRowImpl(const float* const* rows, size_t nrows, const PoolRo
     std::fill(s + lo, s + hi, ident);
   } else {
     float* sv = s + lo;
-    size_t w = 0;
-    for (; w + N <= w_end; w += N) {
-      auto v = hn::LoadU(d, rows[0] + w);
-      for (size_t r = 1; r < nrows; ++r) v = op(v, hn::LoadU(d, rows[r] + w));
-      hn::StoreU(v, d, sv + w);
-    }
-    for (; w < w_end; ++w) {
-      float v = rows[0][w];
-      for (size_t r = 1; r < nrows; ++r) v = kMax ? std::max(v, rows[r][w]) : v + rows[r][w];
-      sv[w] = v;
-    }
-  }
-  size_t ow = 0;
-  const size_t K = g.kernel, dl = g.dilation;
-  if (g.stride == 1) {
-    for (; ow + N <= g.out_w; ow += N) {
-      auto v = hn::LoadU(d, s + ow);
-      for (size_t k = 1; k < K; ++k) v = op(v, hn::LoadU(d, s + ow + k * dl));
-      if (!kMax) v = hn::Mul(v, hn::LoadU(d, scale + ow));
-      hn::StoreU(v, d, y + ow);
-    }
-  } else if (g.stride == 2) {
-    // The even lanes of 2N consecutive floats are the taps of N neighbouring windows (3x3 s2 MaxPool).
-    for (; ow + N <= g.out_w; ow += N) {
-      auto v = vident;
-      for (size_t k = 0; k < K; ++k) {
-        auto even = vident, odd = vident;
-        hn::LoadInterleaved2(d, s + 2 * ow + k * dl, even, odd);
-        v = op(v, even);
+    if (w_end >= N) PoolFoldRows<kMax>(d, rows, nrows, w_end, sv);
+    else if (w_end >= N8) PoolFoldRows<kMax>(d8, rows, nrows, w_end, sv);
+    else if (w_end >= N4) PoolFoldRows<kMax>(d4, rows, nrows, w_end, sv);
+    else
+      for (size_t w = 0; w < w_end; ++w) {
+        float v = rows[0][w];
+        for (size_t r = 1; r < nrows; ++r) v = kMax ? std::max(v, rows[r][w]) : v + rows[r][w];
+        sv[w] = v;
       }
-      if (!kMax) v = hn::Mul(v, hn::LoadU(d, scale + ow));
-      hn::StoreU(v, d, y + ow);
-    }
   }
-  for (; ow < g.out_w; ++ow) {
+  const size_t K = g.kernel, dl = g.dilation;
+  if ((g.stride == 1 || g.stride == 2) && g.out_w >= N4) {
+    if (g.out_w >= N) PoolWindows<kMax>(d, s, g, scale, y);
+    else if (g.out_w >= N8) PoolWindows<kMax>(d8, s, g, scale, y);
+    else PoolWindows<kMax>(d4, s, g, scale, y);
+    return;
+  }
+  for (size_t ow = 0; ow < g.out_w; ++ow) {
     const float* t = s + ow * g.stride;
     float v = t[0];
     for (size_t k = 1; k < K; ++k) v = kMax ? std::max(v, t[k * dl]) : v + t[k * dl];

@@ -158,6 +158,12 @@ void op_conv(OpContext& ctx) {
       out[i] = span / a.s[i] + 1;
     }
   }
+  // A dim with one output never steps and a one-tap kernel never dilates: any stride or dilation there gives the
+  // same result, so huge ones (which would not survive the size_t geometry of wasm32) become 1.
+  for (size_t i = 0; i < nd; ++i) {
+    if (out[i] == 1) ap.s[i] = 1;
+    if (a.k[i] == 1) ap.d[i] = 1;
+  }
   std::vector<int64_t> y_shape = {x.shape[0], m};
   y_shape.insert(y_shape.end(), out.begin(), out.end());
   Value& y = ctx.alloc(0, DType::kFloat32, y_shape);

@@ -178,6 +178,50 @@ TEST_CASE("f32_conv: depthwise matches the reference (strides 1-3, 3x3/5x5/other
   CHECK(run == 80);
 }
 
+TEST_CASE("f32_conv: depthwise phase-plane path (equal strides 1 and 2) on every small plane and odd/even pads") {
+  // Planes from 1x1 up past four vectors of the widest target, both pad parities (stride 2 splits columns by
+  // parity), dilation 2, multiplier 2, 3x3 / 5x5 / other kernels: every vector-count remainder of the flattened
+  // loop and every column parity of the stride-2 split.
+  int run = 0;
+  for (uint32_t seed = 1; seed <= 400; ++seed) {
+    std::mt19937 gen(seed);
+    auto pick = [&](size_t lo, size_t hi) { return std::uniform_int_distribution<size_t>(lo, hi)(gen); };
+    F32Conv2dGeom g;
+    g.h = seed <= 80 ? 1 + (seed - 1) % 10 : pick(1, 24);
+    g.w = seed <= 80 ? 1 + (seed - 1) / 10 * 9 : pick(1, 70);
+    g.kh = g.kw = seed % 3 == 0 ? 3 : seed % 3 == 1 ? 5 : pick(1, 4);
+    if (seed % 7 == 0) g.kh = pick(1, 5);  // non-square kernels
+    g.sh = g.sw = seed % 2 + 1;
+    g.dh = g.dw = seed % 5 == 0 ? 2 : 1;
+    if (seed % 11 == 0) g.dh = 3 - g.dw;
+    g.pt = pick(0, 3);
+    g.pl = pick(0, 3);
+    const size_t pb = pick(0, 3), pr = pick(0, 3);
+    const int64_t sh = static_cast<int64_t>(g.h + g.pt + pb) - static_cast<int64_t>((g.kh - 1) * g.dh + 1);
+    const int64_t sw = static_cast<int64_t>(g.w + g.pl + pr) - static_cast<int64_t>((g.kw - 1) * g.dw + 1);
+    if (sh < 0 || sw < 0) continue;
+    g.oh = static_cast<size_t>(sh) / g.sh + 1;
+    g.ow = static_cast<size_t>(sw) / g.sw + 1;
+    ++run;
+    const size_t channels = pick(1, 4), mult = seed % 4 == 0 ? 2 : 1, cout = channels * mult, taps = g.kh * g.kw;
+    g.c = 1;
+    const auto x = rand_vec(gen, channels * g.h * g.w), w = rand_vec(gen, cout * taps), bias = rand_vec(gen, cout);
+    const bool with_bias = seed % 3 != 2;
+    const F32GemmEpilogue ep = random_act(seed);
+    std::vector<float> ref(cout * g.oh * g.ow, kNaN), got(ref.size() + 1, kNaN);
+    f32_conv_ref(x.data(), w.data(), with_bias ? bias.data() : nullptr, ref.data(), nd(g, channels, cout, channels),
+                 ep.act, ep.act_a, ep.act_b);
+    f32_conv2d_depthwise(x.data(), w.data(), with_bias ? bias.data() : nullptr, got.data(), g, channels, mult, ep);
+    INFO("seed " << seed << " channels " << channels << " mult " << mult << " in " << g.h << "x" << g.w << " k "
+                 << g.kh << "x" << g.kw << " s " << g.sh << " d " << g.dh << "," << g.dw << " pads " << g.pt << ","
+                 << g.pl << "," << pb << "," << pr);
+    CHECK(std::isnan(got.back()));  // nothing written past the output
+    got.pop_back();
+    CHECK(compare(ref, got, taps) == 0);
+  }
+  CHECK(run >= 300);
+}
+
 TEST_CASE("f32_conv: ConvTranspose (GEMM + col2im) matches the reference") {
   int run = 0;
   for (uint32_t seed = 1; run < 50 && seed < 1000; ++seed) {
@@ -240,6 +284,45 @@ TEST_CASE("f32_conv: im2col block pads its last panel with zeros") {
       CHECK(dst[kk * nr + j] == want);
     }
   }
+}
+
+TEST_CASE("f32_conv: im2col from phase planes equals f32_im2col_block (strides 1 and 2, any block)") {
+  // Exact copies either way, so the blocks must be bit-identical; blocks start mid-row and mid-K, panels are
+  // partly filled, planes are narrower and wider than a panel.
+  const size_t nr = f32_gemm_tile().nr;
+  int run = 0;
+  for (uint32_t seed = 1; run < 120 && seed < 2000; ++seed) {
+    std::mt19937 gen(seed);
+    auto pick = [&](size_t lo, size_t hi) { return std::uniform_int_distribution<size_t>(lo, hi)(gen); };
+    Geo geo;
+    if (!random_geom(gen, geo, 5, 2, seed % 2 ? 40 : 9)) continue;
+    F32Conv2dGeom& g = geo.g;
+    g.sh = g.sw = seed % 2 + 1;
+    const int64_t sh = static_cast<int64_t>(g.h + g.pt + geo.pb) - static_cast<int64_t>((g.kh - 1) * g.dh + 1);
+    const int64_t sw = static_cast<int64_t>(g.w + g.pl + geo.pr) - static_cast<int64_t>((g.kw - 1) * g.dw + 1);
+    if (sh < 0 || sw < 0) continue;
+    g.oh = static_cast<size_t>(sh) / g.sh + 1;
+    g.ow = static_cast<size_t>(sw) / g.sw + 1;
+    g.c = pick(1, 4);
+    ++run;
+    const size_t k = g.c * g.kh * g.kw, n = g.oh * g.ow;
+    const size_t k0 = pick(0, k - 1), kc = pick(1, k - k0), n0 = pick(0, n - 1), nc = pick(1, n - n0);
+    const auto x = rand_vec(gen, g.c * g.h * g.w);
+    const size_t size = (nc + nr - 1) / nr * kc * nr;
+    std::vector<float> want(size + 1, kNaN), got(size + 1, kNaN);
+    f32_im2col_block(x.data(), g, k0, kc, n0, nc, nr, want.data());
+    F32ConvPhasePlanes planes;
+    f32_conv_phase_planes(x.data(), g, planes);
+    f32_im2col_phase_block(planes, g, k0, kc, n0, nc, nr, got.data());
+    INFO("seed " << seed << " c " << g.c << " in " << g.h << "x" << g.w << " k " << g.kh << "x" << g.kw << " s "
+                 << g.sw << " d " << g.dh << "," << g.dw << " pads " << g.pt << "," << g.pl << " block k " << k0
+                 << "+" << kc << " n " << n0 << "+" << nc);
+    int bad = 0;
+    for (size_t i = 0; i < size; ++i) bad += !(got[i] == want[i]);
+    CHECK(bad == 0);
+    CHECK(std::isnan(got[size]));
+  }
+  CHECK(run == 120);
 }
 
 TEST_CASE("f32_conv: ConvTranspose with kernel == stride (the non-overlapping write path) matches the reference") {

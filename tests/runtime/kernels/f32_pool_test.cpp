@@ -54,6 +54,46 @@ TEST_CASE("f32_maxpool_row and f32_avgpool_row match the references on seeded ra
   }
 }
 
+TEST_CASE("f32_maxpool_row and f32_avgpool_row: every row width up to 70 (full, 8- and 4-lane, overlapped tails)") {
+  // Rows narrower than a vector run with narrower vectors and the last vector overlaps: sweep every width so each
+  // switch point of every target (4, 8, 16 lanes) and each overlap amount is met, at strides 1 and 2.
+  constexpr float kSentinel = 777.0f;
+  std::mt19937 gen(7);
+  std::normal_distribution<float> nd;
+  for (size_t in_w = 1; in_w <= 70; ++in_w)
+    for (size_t stride = 1; stride <= 2; ++stride)
+      for (size_t kernel = 2; kernel <= 3; ++kernel) {
+        PoolRow g;
+        g.in_w = in_w;
+        g.kernel = kernel;
+        g.stride = stride;
+        g.pad = (in_w + stride) % 2;
+        const size_t pad_end = in_w % 3 == 0 ? 1 : 0;
+        if (g.in_w + g.pad + pad_end < kernel) continue;
+        g.out_w = (g.in_w + g.pad + pad_end - kernel) / stride + 1;
+        std::vector<std::vector<float>> data(2, std::vector<float>(in_w));
+        std::vector<const float*> rows;
+        for (auto& r : data) {
+          for (auto& v : r) v = nd(gen);
+          rows.push_back(r.data());
+        }
+        std::vector<float> scale(g.out_w, 0.25f), scratch(f32_pool_scratch(g), kSentinel);
+        std::vector<float> y(g.out_w + 17, kSentinel), ref(g.out_w);
+        INFO("in_w " << in_w << " out_w " << g.out_w << " k " << kernel << " s " << stride << " pad " << g.pad);
+        f32_maxpool_row(rows.data(), 2, g, scratch.data(), y.data());
+        f32_maxpool_row_ref(rows.data(), 2, g, ref.data());
+        int bad = 0;
+        for (size_t i = 0; i < g.out_w; ++i) bad += y[i] != ref[i];
+        for (size_t i = g.out_w; i < y.size(); ++i) bad += y[i] != kSentinel;
+        f32_avgpool_row(rows.data(), 2, g, scale.data(), scratch.data(), y.data());
+        f32_avgpool_row_ref(rows.data(), 2, g, scale.data(), ref.data());
+        for (size_t i = 0; i < g.out_w; ++i)
+          bad += !(std::fabs(y[i] - ref[i]) <= 16 * std::numeric_limits<float>::epsilon() * std::max(std::fabs(ref[i]), 1.0f));
+        for (size_t i = g.out_w; i < y.size(); ++i) bad += y[i] != kSentinel;
+        CHECK(bad == 0);
+      }
+}
+
 TEST_CASE("f32_maxpool_row: a window entirely in padding gives -inf") {
   const float row[1] = {5.0f};
   const float* rows[1] = {row};
