@@ -1,7 +1,7 @@
 // Inference benchmark, one thread, same inputs: our wasm SIMD build vs onnxruntime-web (wasm, numThreads = 1) in
 // this node process, and our native build (quantplay run) vs onnxruntime-node (intraOpNumThreads = 1).
 // Medians of N timed runs after warm-up, interleaved so both engines see the same machine noise.
-// Usage: node [V8 flags] bench/run_bench.mjs [--runs N] [--only name] [--no-native]
+// Usage: node [V8 flags] bench/run_bench.mjs [--runs N] [--warmup N] [--only name] [--no-native]
 // QP_BUILD / QP_BUILD_WASM point at other build trees (default build/ and build-wasm/).
 import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
@@ -16,6 +16,8 @@ const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args
 const RUNS = Number(opt('--runs', 20));
 const ONLY = opt('--only', '');
 const NATIVE = !args.includes('--no-native');
+// V8 tiers wasm up over the first runs (cls takes ~10 runs to reach its steady speed); both engines get the same.
+const WARM = Number(opt('--warmup', 10));
 
 const MODELS = [
   ['PP-OCRv4 det', 'ppocr/ch_PP-OCRv4_det_infer.onnx', [1, 3, 640, 640]],
@@ -49,7 +51,7 @@ function input(shape, seed = 1) {
   return d;
 }
 
-console.log(`node ${process.version}, V8 flags: ${process.execArgv.join(' ') || '(default)'}, ${RUNS} timed runs after 3 warm-up runs, one thread`);
+console.log(`node ${process.version}, V8 flags: ${process.execArgv.join(' ') || '(default)'}, ${RUNS} timed runs after ${WARM} warm-up runs, one thread`);
 console.log(`ours: wasm SIMD target ${qp.simdTarget()}; peer: onnxruntime-web ${ortWeb.env.versions?.web ?? ''} (wasm, numThreads 1)`);
 const rows = [];
 for (const [label, rel, shape] of MODELS) {
@@ -64,14 +66,14 @@ for (const [label, rel, shape] of MODELS) {
   const feedsQp = { [sess.inputNames[0]]: { dtype: 'float32', shape, data } };
   let report;
   const ours = [], theirs = [];
-  for (let i = 0; i < 3 + RUNS; i++) {
+  for (let i = 0; i < WARM + RUNS; i++) {
     let t0 = performance.now();
     const r = qp.run(id, feedsQp);
     const a = performance.now() - t0;
     t0 = performance.now();
     await sess.run(feedsOrt);
     const b = performance.now() - t0;
-    if (i >= 3) { ours.push(a); theirs.push(b); }
+    if (i >= WARM) { ours.push(a); theirs.push(b); }
     report = r.report;
   }
   const heap = qp.heapBytes();
@@ -82,12 +84,12 @@ for (const [label, rel, shape] of MODELS) {
     const npy = join(tmp, 'input.npy');
     writeFileSync(npy, npyWrite({ dtype: 'float32', shape, data }));
     const nat = JSON.parse(execFileSync(join(buildDir, 'cli/quantplay'),
-      ['run', path, '--input', npy, '--repeat', String(3 + RUNS), '--json'], { maxBuffer: 64 << 20 }).toString());
-    row.native = median(nat.time_ms.runs.slice(3));
+      ['run', path, '--input', npy, '--repeat', String(WARM + RUNS), '--json'], { maxBuffer: 64 << 20 }).toString());
+    row.native = median(nat.time_ms.runs.slice(WARM));
     const s = await ortNode.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1 });
     const f = { [s.inputNames[0]]: new ortNode.Tensor('float32', data, shape) };
     const t = [];
-    for (let i = 0; i < 3 + RUNS; i++) { const t0 = performance.now(); await s.run(f); if (i >= 3) t.push(performance.now() - t0); }
+    for (let i = 0; i < WARM + RUNS; i++) { const t0 = performance.now(); await s.run(f); if (i >= 3) t.push(performance.now() - t0); }
     row.ortNode = median(t);
   }
   rows.push(row);
