@@ -133,14 +133,10 @@ std::string mixquant(int id, std::string options, val progress) {
   });
 }
 
+// The dtype ONNX writes as `n` ("float32", "int64", ...), by the core's own names.
 qp::DType dtype_from_name(const std::string& n) {
-  static const std::pair<const char*, qp::DType> kNames[] = {
-      {"float32", qp::DType::kFloat32}, {"float64", qp::DType::kFloat64}, {"int64", qp::DType::kInt64},
-      {"int32", qp::DType::kInt32},     {"int16", qp::DType::kInt16},     {"int8", qp::DType::kInt8},
-      {"uint8", qp::DType::kUint8},     {"uint16", qp::DType::kUint16},   {"uint32", qp::DType::kUint32},
-      {"bool", qp::DType::kBool}};
-  for (const auto& p : kNames)
-    if (n == p.first) return p.second;
+  for (int32_t v = 1; qp::dtype_is_known(v); ++v)
+    if (qp::dtype_name(static_cast<qp::DType>(v)) == n) return static_cast<qp::DType>(v);
   throw qp::Error("unknown dtype '" + n + "'");
 }
 

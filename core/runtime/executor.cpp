@@ -260,15 +260,7 @@ struct Executor::Impl {
   std::string check_inputs(const std::map<std::string, Value>& inputs) const {
     std::map<std::string, int64_t> bound;  // symbolic dim -> size
     std::ostringstream sig;
-    for (const auto& kv : inputs) {
-      bool known = false;
-      for (const auto& vi : g.inputs) known |= vi.name == kv.first;
-      if (!known) {
-        std::string list;
-        for (const auto& vi : g.inputs) list += (list.empty() ? "" : ", ") + vi.name;
-        throw Error("the model has no input named '" + kv.first + "' (inputs: " + list + ")");
-      }
-    }
+    check_input_names(g, inputs);
     for (const auto& vi : g.inputs) {
       auto it = inputs.find(vi.name);
       if (it == inputs.end()) throw Error("input '" + vi.name + "' is missing");
@@ -506,6 +498,17 @@ struct Executor::Impl {
     return flops;
   }
 
+  // A graph input fake-quantized in a private copy: the caller's tensor is never changed.
+  Value quantized_input(size_t id, const Value& v, const FakeQuant& fq) {
+    Value c = clone_pooled(v);
+    try {
+      fake_quant_apply(c, fq);
+    } catch (const std::exception& e) {
+      rethrow_with_context("cannot fake-quantize input '" + names[id] + "'", e);
+    }
+    return c;
+  }
+
   Value clone_pooled(const Value& v) {
     Value c = alloc(v.dtype, v.shape);
     if (v.bytes()) std::memcpy(c.data, v.data, v.bytes());
@@ -563,13 +566,7 @@ struct Executor::Impl {
       if (graph_input_index[id] < 0) continue;
       auto fq = opt.fake_quant.find(names[id]);
       if (fq == opt.fake_quant.end()) continue;
-      Value c = clone_pooled(vals[id]);
-      try {
-        fake_quant_apply(c, fq->second);
-      } catch (const std::exception& e) {
-        rethrow_with_context("cannot fake-quantize input '" + names[id] + "'", e);
-      }
-      vals[id] = std::move(c);
+      vals[id] = quantized_input(id, vals[id], fq->second);
     }
     const bool first = !p.complete;
     std::vector<int> kept;  // order without the nodes folded on this first run
@@ -669,11 +666,7 @@ struct Executor::Impl {
       if (graph_input_index[id] < 0 || !dirty[id]) continue;
       if (vals[id].dtype == DType::kUndefined) throw Error("the cache has no value for input '" + names[id] + "'");
       auto fq = opt.fake_quant.find(names[id]);
-      if (fq != opt.fake_quant.end()) {
-        Value c = clone_pooled(vals[id]);
-        fake_quant_apply(c, fq->second);
-        vals[id] = std::move(c);
-      }
+      if (fq != opt.fake_quant.end()) vals[id] = quantized_input(id, vals[id], fq->second);
     }
     std::map<std::string, Value> res;
     for (int k : todo) {
@@ -728,6 +721,18 @@ uint64_t splitmix64(uint64_t& s) {
   return z ^ (z >> 31);
 }
 }  // namespace
+
+void check_input_names(const Graph& g, const std::map<std::string, Value>& inputs) {
+  for (const auto& kv : inputs) {
+    bool known = false;
+    std::string list;
+    for (const auto& vi : g.inputs) {
+      known |= vi.name == kv.first;
+      list += (list.empty() ? "" : ", ") + vi.name;
+    }
+    if (!known) throw Error("the model has no input named '" + kv.first + "' (inputs: " + list + ")");
+  }
+}
 
 std::map<std::string, Value> random_inputs(const Graph& g, uint64_t seed, const std::map<std::string, int64_t>& dims,
                                            float lo, float hi) {

@@ -78,6 +78,9 @@ class Executor {
   std::unique_ptr<Impl> impl_;
 };
 
+// Throws qp::Error naming the first of `inputs` that is not a graph input (and listing the graph's inputs).
+void check_input_names(const Graph& g, const std::map<std::string, Value>& inputs);
+
 // Seeded random inputs for every graph input: float32 uniform [lo, hi), integers in [0, 10), symbolic dims
 // bound from `dims` (name -> size) or 1. Deterministic for a seed.
 std::map<std::string, Value> random_inputs(const Graph& g, uint64_t seed, const std::map<std::string, int64_t>& dims = {},

@@ -41,11 +41,16 @@ Value& OpContext::alias(size_t i, size_t j, std::vector<int64_t> shape) {
 
 void OpContext::fail(const std::string& msg) const { throw Error(node.describe() + ": " + msg); }
 
-void OpContext::expect_f32(size_t i) const {
+const Value& OpContext::req_f32(size_t i) const {
   const Value& v = req(i);
-  if (v.dtype != DType::kFloat32)
-    fail("input " + std::to_string(i) + " ('" + node.inputs[i] + "') is " + dtype_name(v.dtype) +
-         ", only float32 is supported");
+  check_f32(i);
+  return v;
+}
+
+void OpContext::check_f32(size_t i) const {
+  const Value* v = in(i);
+  if (v && v->dtype != DType::kFloat32)
+    fail("input " + std::to_string(i) + " is " + dtype_name(v->dtype) + "; only float32 is supported");
 }
 
 const OpTable& op_table() {

@@ -49,8 +49,10 @@ class OpContext {
   Value& alias(size_t i, size_t j, std::vector<int64_t> shape);
   // Throws qp::Error "node 'x' (Op): <msg>".
   [[noreturn]] void fail(const std::string& msg) const;
-  // Throws unless input i is float32 (or one of the listed types).
-  void expect_f32(size_t i) const;
+  // Input i, which must be present and float32: "input 0 is int8; only float32 is supported".
+  const Value& req_f32(size_t i) const;
+  // The same check for an optional input, when it is present.
+  void check_f32(size_t i) const;
 
   // Set by the executor: allocates from its buffer pool.
   std::function<Value(DType, const std::vector<int64_t>&)> allocator;

@@ -16,15 +16,7 @@ RunResult run_model(Executor& ex, const Graph& g, const RunRequest& req) {
   ex.check_runnable();
   RunResult r;
   r.inputs = req.inputs;
-  for (const auto& kv : req.inputs) {
-    bool known = false;
-    std::string list;
-    for (const auto& vi : g.inputs) {
-      known |= vi.name == kv.first;
-      list += (list.empty() ? "" : ", ") + vi.name;
-    }
-    if (!known) throw Error("the model has no input named '" + kv.first + "' (inputs: " + list + ")");
-  }
+  check_input_names(g, req.inputs);  // before "not given": a misspelt name is the likelier mistake
   std::map<std::string, Value> rnd;
   if (req.random) rnd = random_inputs(g, req.seed, req.dims, req.lo, req.hi);
   for (const auto& vi : g.inputs) {

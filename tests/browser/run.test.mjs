@@ -40,7 +40,7 @@ async function withUnknownOp() {
   return { bytes: await readFile(out), node };
 }
 
-// Why the engine cannot run `bytes` yet (inspect's unsupported ops), or null when it can.
+// The ops the engine cannot run in `bytes` (inspect's unsupported ops), or null when it runs them all.
 async function blockedOps(bytes, name) {
   const qp = await nodeEngine();
   const id = qp.load(bytes, { name });
@@ -143,10 +143,8 @@ test('run panel: random and image inputs, errors, cancel, unsupported ops, no fo
   const clsBytes = await readFile(join(assets, CLS));
   const { bytes: unknownBytes, node: unknownNode } = await withUnknownOp();
   const expectedCls = await analysedLayers(CLS);
-  const blocked = await blockedOps(clsBytes, CLS);
+  assert.equal(await blockedOps(clsBytes, CLS), null, `the engine runs ${CLS}`);
   const unknownBlocked = await blockedOps(unknownBytes, UNKNOWN);
-  // Until the engine has every op of the example model, runs are checked only as "cannot run" (and say so).
-  const noRun = blocked ? `the engine cannot run ${CLS} yet (unsupported: ${blocked.map((o) => o.op).join(', ')})` : null;
 
   server = await startServer();
   const b = await openBrowser();
@@ -158,26 +156,15 @@ test('run panel: random and image inputs, errors, cancel, unsupported ops, no fo
   await step('the example model loads and the Run panel agrees with the engine', async () => {
     await readyWith(page, CLS);
     const s = await runState(page);
-    if (blocked) {
-      assert.equal(s.state, 'unsupported');
-      assert.ok(await page.locator('#run-button').isDisabled(), 'Run is off for a model the engine cannot run');
-      const box = await page.locator('#run-unsupported').innerText();
-      for (const o of blocked) {
-        assert.ok(box.includes(o.op), `the panel names ${o.op}`);
-        assert.ok(box.includes(o.nodes[0]), `the panel names node ${o.nodes[0]}`);
-      }
-    } else {
-      assert.equal(s.state, 'idle');
-      assert.ok(await page.locator('#run-button').isEnabled());
-      assert.ok(await page.locator('#run-unsupported').isHidden());
-      // The file name picked the preset and its built-in labels.
-      assert.equal(await page.locator('#run-preset').inputValue(), 'ppocr-cls');
-      assert.match(await page.locator('#run-labels-info').innerText(), /0°, 180°/);
-    }
+    assert.equal(s.state, 'idle');
+    assert.ok(await page.locator('#run-button').isEnabled());
+    assert.ok(await page.locator('#run-unsupported').isHidden());
+    // The file name picked the preset and its built-in labels.
+    assert.equal(await page.locator('#run-preset').inputValue(), 'ppocr-cls');
+    assert.match(await page.locator('#run-labels-info').innerText(), /0°, 180°/);
   });
 
-  await step('random input: the output is [1, 2] and its probabilities sum to 1', async (s) => {
-    if (noRun) return s.skip(noRun);
+  await step('random input: the output is [1, 2] and its probabilities sum to 1', async () => {
     await setField(page, 'run-seed', 7);
     await setField(page, 'run-repeat', 3);
     const r = await runOnce(page);
@@ -206,8 +193,7 @@ test('run panel: random and image inputs, errors, cancel, unsupported ops, no fo
     await page.locator('#run-panel').screenshot({ path: join(shots, 'run-random.png') });
   });
 
-  await step('image input: a text picture gives a top-5 with the built-in labels', async (s) => {
-    if (noRun) return s.skip(noRun);
+  await step('image input: a text picture gives a top-5 with the built-in labels', async () => {
     await dropTextImage(page, { text: 'Quantplay', name: 'text-upright.png' });
     await page.locator('#run-preview').waitFor({ state: 'visible', ...WAIT });
     assert.equal(await page.locator('input[name=source][value=image]').isChecked(), true, 'the drop switched to image input');
@@ -232,8 +218,7 @@ test('run panel: random and image inputs, errors, cancel, unsupported ops, no fo
     assert.equal(down.run.outputs[0].top5[0].label, '180°', `turned text: ${JSON.stringify(down.run.outputs[0].top5)}`);
   });
 
-  await step('a bad setting is reported in the panel, and the next run works', async (s) => {
-    if (noRun) return s.skip(noRun);
+  await step('a bad setting is reported in the panel, and the next run works', async () => {
     await setField(page, 'run-scale', 'one/255');
     assert.equal(await page.locator('#run-preset').inputValue(), 'custom', 'editing a field leaves the preset');
     const r = await runOnce(page);
@@ -250,8 +235,7 @@ test('run panel: random and image inputs, errors, cancel, unsupported ops, no fo
     assert.ok(await page.locator('#run-error').isHidden());
   });
 
-  await step('a long run can be cancelled and the worker serves the next one', async (s) => {
-    if (noRun) return s.skip(noRun);
+  await step('a long run can be cancelled and the worker serves the next one', async () => {
     await page.locator('input[name=source][value=random]').check();
     await setField(page, 'run-repeat', 1000);
     const before = (await runState(page)).runsFinished;
@@ -269,9 +253,9 @@ test('run panel: random and image inputs, errors, cancel, unsupported ops, no fo
     assert.equal(again.page, 'ready');
   });
 
-  await step('PP-OCRv4 rec with its character list reads a line of text', async (s) => {
+  await step('PP-OCRv4 rec with its character list reads a line of text', async () => {
     const model = await readFile(join(assets, REC));
-    if (await blockedOps(model, REC)) return s.skip(`the engine cannot run ${REC} yet`);
+    assert.equal(await blockedOps(model, REC), null, `the engine runs ${REC}`);
     await drop(page, REC, model);
     await readyWith(page, REC);
     assert.equal(await page.locator('#run-preset').inputValue(), 'ppocr-rec');
@@ -296,8 +280,7 @@ test('run panel: random and image inputs, errors, cancel, unsupported ops, no fo
     const modelPath = join(sharedModels, 'imagenet', SQUEEZENET);
     if (!existsSync(join(sharedModels, 'refcases', 'squeezenet_chelsea'))) return s.skip(`no ${sharedModels}`);
     const model = await readFile(modelPath);
-    const sqBlocked = await blockedOps(model, SQUEEZENET);
-    if (sqBlocked) return s.skip(`the engine cannot run ${SQUEEZENET} yet`);
+    assert.equal(await blockedOps(model, SQUEEZENET), null, `the engine runs ${SQUEEZENET}`);
     const ref = await refcase('squeezenet_chelsea');
     assert.ok(ref.input.data.every((v) => Number.isInteger(v) && v >= 0 && v <= 255), 'the refcase input is whole pixel values');
     await drop(page, SQUEEZENET, model);

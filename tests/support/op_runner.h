@@ -1,6 +1,7 @@
 // Runs one op outside any graph, for op tests: build a Node with attributes, hand it Values, get its outputs.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +46,16 @@ inline qp::Attribute attr_floats(const std::string& n, std::vector<float> v) {
   a.type = qp::AttrType::kFloats;
   a.floats = std::move(v);
   return a;
+}
+
+// The message of the error `f` throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 // Runs `op_type` on `inputs` (nullptr entries are omitted optional inputs) with `attrs`; `n_out` outputs.

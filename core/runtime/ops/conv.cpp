@@ -11,12 +11,6 @@ namespace qp {
 
 namespace {
 
-void expect_float(const OpContext& ctx, size_t i) {
-  const Value* v = ctx.in(i);
-  if (v && v->dtype != DType::kFloat32)
-    ctx.fail("input " + std::to_string(i) + " is " + dtype_name(v->dtype) + "; only float32 is supported");
-}
-
 // Spatial attributes common to Conv and ConvTranspose, checked against the number of spatial dims.
 struct ConvAttrs {
   std::vector<int64_t> k, s, d, pads;  // pads: begins then ends
@@ -117,7 +111,7 @@ F32Conv2dGeom geom_2d(const F32ConvNdGeom& g) {
 }
 
 void op_conv(OpContext& ctx) {
-  for (size_t i = 0; i < 3; ++i) expect_float(ctx, i);
+  for (size_t i = 0; i < 3; ++i) ctx.check_f32(i);
   const Value& x = ctx.req(0);
   const Value& w = ctx.req(1);
   const Value* b = ctx.in(2);
@@ -196,7 +190,7 @@ void op_conv(OpContext& ctx) {
 }
 
 void op_conv_transpose(OpContext& ctx) {
-  for (size_t i = 0; i < 3; ++i) expect_float(ctx, i);
+  for (size_t i = 0; i < 3; ++i) ctx.check_f32(i);
   const Value& x = ctx.req(0);
   const Value& w = ctx.req(1);
   const Value* b = ctx.in(2);

@@ -12,12 +12,6 @@ namespace qp {
 
 namespace {
 
-void expect_float(const OpContext& ctx, size_t i) {
-  const Value* v = ctx.in(i);
-  if (v && v->dtype != DType::kFloat32)
-    ctx.fail("input " + std::to_string(i) + " is " + dtype_name(v->dtype) + "; only float32 is supported");
-}
-
 // B packed once per constant value (one entry per batch of B), rebuilt when the constant inputs change.
 struct PackedRhs {
   uint64_t key = 0;
@@ -56,7 +50,7 @@ F32GemmB rhs_per_block(const float* b, size_t rs, size_t cs) {
 }
 
 void op_gemm(OpContext& ctx) {
-  for (size_t i = 0; i < 3; ++i) expect_float(ctx, i);
+  for (size_t i = 0; i < 3; ++i) ctx.check_f32(i);
   const Value& a = ctx.req(0);
   const Value& b = ctx.req(1);
   const Value* c = ctx.opset < 11 ? &ctx.req(2) : ctx.in(2);
@@ -115,7 +109,7 @@ void op_gemm(OpContext& ctx) {
 }
 
 void op_matmul(OpContext& ctx) {
-  for (size_t i = 0; i < 2; ++i) expect_float(ctx, i);
+  for (size_t i = 0; i < 2; ++i) ctx.check_f32(i);
   const Value& a = ctx.req(0);
   const Value& b = ctx.req(1);
   if (a.rank() == 0 || b.rank() == 0)

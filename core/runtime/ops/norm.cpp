@@ -15,16 +15,9 @@ bool wants_output(const OpContext& ctx, size_t i) {
   return i < ctx.outputs.size() && i < ctx.node.outputs.size() && !ctx.node.outputs[i].empty();
 }
 
-const Value& f32_input(const OpContext& ctx, size_t i) {
-  const Value& v = ctx.req(i);
-  if (v.dtype != DType::kFloat32)
-    ctx.fail("input " + std::to_string(i) + " is " + dtype_name(v.dtype) + "; only float32 is supported");
-  return v;
-}
-
 // A per-channel parameter: `count` floats (any shape holding exactly that many, e.g. [C] or [C,1,1]).
 const float* channel_param(const OpContext& ctx, size_t i, const char* what, int64_t count, const Value& x) {
-  const Value& p = f32_input(ctx, i);
+  const Value& p = ctx.req_f32(i);
   if (p.numel() != count)
     ctx.fail(std::string(what) + " is " + p.describe() + ", expected " + std::to_string(count) +
              " values for input " + x.describe());
@@ -32,7 +25,7 @@ const float* channel_param(const OpContext& ctx, size_t i, const char* what, int
 }
 
 void op_batch_norm(OpContext& ctx) {
-  const Value& x = f32_input(ctx, 0);
+  const Value& x = ctx.req_f32(0);
   if (ctx.node.attr_int("training_mode", 0) != 0)
     ctx.fail("training mode is not supported (training_mode=1); export the model for inference");
   // Before opset 14 the extra outputs exist only in training; an inference graph never asks for them.
@@ -77,7 +70,7 @@ void op_batch_norm(OpContext& ctx) {
 }
 
 void op_instance_norm(OpContext& ctx) {
-  const Value& x = f32_input(ctx, 0);
+  const Value& x = ctx.req_f32(0);
   if (x.rank() < 3) ctx.fail("input " + x.describe() + " needs at least 3 dims (N, C, D1, ...)");
   const int64_t channels = x.shape[1];
   const float* scale = channel_param(ctx, 1, "scale", channels, x);
@@ -124,7 +117,7 @@ std::vector<float> expand_to(const OpContext& ctx, const Value& p, const char* w
 }
 
 void op_layer_norm(OpContext& ctx) {
-  const Value& x = f32_input(ctx, 0);
+  const Value& x = ctx.req_f32(0);
   const int64_t rank = static_cast<int64_t>(x.rank());
   int64_t axis = ctx.node.attr_int("axis", -1);
   const int64_t given = axis;
@@ -136,9 +129,9 @@ void op_layer_norm(OpContext& ctx) {
   const size_t a = static_cast<size_t>(axis);
   const std::vector<int64_t> norm(x.shape.begin() + axis, x.shape.end());
   const int64_t outer = shape_prod(x.shape, 0, a), n = shape_prod(x.shape, a, x.rank());
-  const std::vector<float> w = expand_to(ctx, f32_input(ctx, 1), "Scale", norm);
+  const std::vector<float> w = expand_to(ctx, ctx.req_f32(1), "Scale", norm);
   std::vector<float> b;
-  if (ctx.in(2)) b = expand_to(ctx, f32_input(ctx, 2), "B", norm);
+  if (ctx.in(2)) b = expand_to(ctx, ctx.req_f32(2), "B", norm);
   const float eps = ctx.node.attr_float("epsilon", 1e-5f);
   std::vector<int64_t> stat_shape(x.shape.begin(), x.shape.begin() + axis);
   stat_shape.resize(x.rank(), 1);

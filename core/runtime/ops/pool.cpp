@@ -267,16 +267,14 @@ void op_max_pool(OpContext& ctx) {
 }
 
 void op_average_pool(OpContext& ctx) {
-  const Value& x = ctx.req(0);
-  if (x.dtype != DType::kFloat32) ctx.fail("input 0 is " + dtype_name(x.dtype) + "; only float32 is supported");
+  const Value& x = ctx.req_f32(0);
   const PoolGeom g = pool_geometry(ctx, x);
   Value& y = ctx.alloc(0, DType::kFloat32, pool_out_shape(x, g));
   pool_f32(x, g, false, ctx.node.attr_int("count_include_pad", 0) != 0, y);
 }
 
 void global_pool(OpContext& ctx, bool is_max) {
-  const Value& x = ctx.req(0);
-  if (x.dtype != DType::kFloat32) ctx.fail("input 0 is " + dtype_name(x.dtype) + "; only float32 is supported");
+  const Value& x = ctx.req_f32(0);
   if (x.rank() < 2) ctx.fail("input " + x.describe() + " needs at least 2 dims (N, C, ...)");
   std::vector<int64_t> shape(x.rank(), 1);
   shape[0] = x.shape[0];

@@ -10,9 +10,7 @@ namespace qp {
 namespace {
 
 void softmax_common(OpContext& ctx, bool log) {
-  const Value& x = ctx.req(0);
-  if (x.dtype != DType::kFloat32)
-    ctx.fail("input 0 is " + dtype_name(x.dtype) + "; only float32 is supported");
+  const Value& x = ctx.req_f32(0);
   const int64_t rank = static_cast<int64_t>(x.rank());
   const bool coerce_2d = ctx.opset < 13;
   int64_t axis = ctx.node.attr_int("axis", coerce_2d ? 1 : -1);

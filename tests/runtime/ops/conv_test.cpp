@@ -69,15 +69,6 @@ void check_vs(const Value& got, const std::vector<float>& want, float tol = 1e-5
   CHECK(bad == 0);
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // Runs a node with a persistent state and a chosen const_key, as the executor does across runs.
 Value run_keyed(const std::string& op, const std::vector<const Value*>& in, const std::vector<Attribute>& attrs,
                 std::shared_ptr<void>& state, uint64_t key) {

@@ -15,6 +15,7 @@
 #include "tests/support/op_runner.h"
 
 using namespace qp;
+using qp_test::error_of;
 using qp_test::attr_f;
 using qp_test::attr_i;
 using qp_test::attr_s;
@@ -51,15 +52,6 @@ std::vector<Value> run(const std::string& op_type, const std::vector<const Value
 Value run1(const std::string& op_type, const std::vector<const Value*>& inputs,
            const std::vector<Attribute>& attrs = {}, int64_t opset = 17) {
   return run(op_type, inputs, attrs, opset)[0];
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 template <class T>

@@ -15,6 +15,7 @@
 #include "tests/support/op_runner.h"
 
 using namespace qp;
+using qp_test::error_of;
 using qp_test::attr_i;
 using qp_test::attr_ints;
 using qp_test::attr_s;
@@ -36,15 +37,6 @@ Value seq(DType t, std::vector<int64_t> shape, double base = 1.0) {
 }
 
 Value ints(std::vector<int64_t> v) { return value_i64({static_cast<int64_t>(v.size())}, v); }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 std::vector<int64_t> unravel(int64_t i, const std::vector<int64_t>& shape) {
   std::vector<int64_t> c(shape.size());

@@ -39,15 +39,6 @@ void check_vs(const Value& got, const std::vector<int64_t>& shape, const std::ve
   CHECK(bad == 0);
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // alpha * op(A) op(B) + beta * broadcast(C) in double.
 std::vector<double> gemm_naive(const Value& a, const Value& b, const Value* c, bool ta, bool tb, double alpha,
                                double beta) {

@@ -13,18 +13,11 @@
 #include "tests/support/op_runner.h"
 
 using namespace qp;
+using qp_test::error_of;
 using qp_test::attr_i;
 using qp_test::run_op;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 template <class T>
 Value typed(DType t, std::vector<int64_t> shape, const std::vector<T>& d) {

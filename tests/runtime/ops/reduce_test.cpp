@@ -14,6 +14,7 @@
 #include "tests/support/op_runner.h"
 
 using namespace qp;
+using qp_test::error_of;
 using qp_test::attr_i;
 using qp_test::attr_ints;
 using qp_test::run_op;
@@ -24,14 +25,6 @@ Value random_f32(const std::vector<int64_t>& shape, std::mt19937& gen) {
   std::vector<float> d(static_cast<size_t>(shape_numel(shape)));
   for (auto& v : d) v = nd(gen);
   return value_f32(shape, d);
-}
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

@@ -15,6 +15,7 @@
 #include "tests/support/op_runner.h"
 
 using namespace qp;
+using qp_test::error_of;
 using qp_test::attr_f;
 using qp_test::attr_floats;
 using qp_test::attr_i;
@@ -23,15 +24,6 @@ using qp_test::attr_s;
 using qp_test::run_op;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 struct Ref {
   std::string mode = "nearest", ctm = "half_pixel", nearest = "round_prefer_floor";

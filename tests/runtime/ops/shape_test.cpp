@@ -14,6 +14,7 @@
 #include "tests/support/op_runner.h"
 
 using namespace qp;
+using qp_test::error_of;
 using qp_test::attr_f;
 using qp_test::attr_floats;
 using qp_test::attr_i;
@@ -28,15 +29,6 @@ Value iota(std::vector<int64_t> shape) {
   Value v = value_alloc(DType::kFloat32, std::move(shape));
   for (int64_t i = 0; i < v.numel(); ++i) v.f32()[i] = static_cast<float>(i);
   return v;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 using Shape = std::vector<int64_t>;
