@@ -1,7 +1,7 @@
 // Inference benchmark, one thread, same inputs: our wasm SIMD build vs onnxruntime-web (wasm, numThreads = 1) in
 // this node process, and our native build (quantplay run) vs onnxruntime-node (intraOpNumThreads = 1).
 // Medians of N timed runs after warm-up, interleaved so both engines see the same machine noise.
-// Usage: node [V8 flags] bench/run_bench.mjs [--runs N] [--warmup N] [--only name] [--no-native]
+// Usage: node [V8 flags] bench/run_bench.mjs [--runs N] [--warmup N] [--rounds N] [--only name] [--no-native]
 // QP_BUILD / QP_BUILD_WASM point at other build trees (default build/ and build-wasm/).
 import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
@@ -16,6 +16,7 @@ const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args
 const RUNS = Number(opt('--runs', 20));
 const ONLY = opt('--only', '');
 const NATIVE = !args.includes('--no-native');
+const ROUNDS = Number(opt('--rounds', 3));  // native batches per engine, alternating
 // V8 tiers wasm up over the first runs (cls takes ~10 runs to reach its steady speed); both engines get the same.
 const WARM = Number(opt('--warmup', 10));
 
@@ -81,16 +82,24 @@ for (const [label, rel, shape] of MODELS) {
   await sess.release();
   const row = { label, shape, gflop: report.gflop, ours: median(ours), theirs: median(theirs), mem: report.memory, heap };
   if (NATIVE) {
+    // Natively the two engines run in different processes, so they alternate in ROUNDS batches (ours: one
+    // `quantplay run --repeat` process per batch, its warm-up runs dropped; theirs: the same count in this
+    // process) and the medians are over all batches: a noisy stretch of the machine hits both.
     const npy = join(tmp, 'input.npy');
     writeFileSync(npy, npyWrite({ dtype: 'float32', shape, data }));
-    const nat = JSON.parse(execFileSync(join(buildDir, 'cli/quantplay'),
-      ['run', path, '--input', npy, '--repeat', String(WARM + RUNS), '--json'], { maxBuffer: 64 << 20 }).toString());
-    row.native = median(nat.time_ms.runs.slice(WARM));
     const s = await ortNode.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1 });
     const f = { [s.inputNames[0]]: new ortNode.Tensor('float32', data, shape) };
-    const t = [];
-    for (let i = 0; i < WARM + RUNS; i++) { const t0 = performance.now(); await s.run(f); if (i >= 3) t.push(performance.now() - t0); }
+    for (let i = 0; i < WARM; i++) await s.run(f);
+    const nat = [], t = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = JSON.parse(execFileSync(join(buildDir, 'cli/quantplay'),
+        ['run', path, '--input', npy, '--repeat', String(WARM + RUNS), '--json'], { maxBuffer: 64 << 20 }).toString());
+      nat.push(...r.time_ms.runs.slice(WARM));
+      for (let i = 0; i < RUNS; i++) { const t0 = performance.now(); await s.run(f); t.push(performance.now() - t0); }
+    }
+    row.native = median(nat);
     row.ortNode = median(t);
+    await s.release();
   }
   rows.push(row);
   console.error(`${label}: ours ${fmt(row.ours)} ms, onnxruntime-web ${fmt(row.theirs)} ms`);
