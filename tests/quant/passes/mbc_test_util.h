@@ -1,0 +1,126 @@
+// Small hand-built graphs and the digits data for the Meller and bias-correction tests.
+#pragma once
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/ir/graph.h"
+#include "core/ir/npy.h"
+#include "core/onnx/loader.h"
+#include "core/quant/calib.h"
+#include "tests/support/test_data.h"
+
+namespace mbc_test {
+
+using namespace qp;
+
+inline Node node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
+                 std::vector<Attribute> attrs = {}) {
+  Node n;
+  n.name = name;
+  n.op_type = op;
+  n.op = op_from_name("", op);
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  n.attrs = std::move(attrs);
+  return n;
+}
+
+inline Attribute attr_i(const std::string& name, int64_t v) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kInt;
+  a.i = v;
+  return a;
+}
+
+inline Attribute attr_ints(const std::string& name, std::vector<int64_t> v) {
+  Attribute a;
+  a.name = name;
+  a.type = AttrType::kInts;
+  a.ints = std::move(v);
+  return a;
+}
+
+inline Tensor tensor(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& v) {
+  Tensor t;
+  t.name = name;
+  t.dtype = t.stored_dtype = DType::kFloat32;
+  t.dims = std::move(dims);
+  t.data.assign(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  return t;
+}
+
+// Seeded normal weights; channel c of the output axis 0 scaled by spread[c % spread.size()].
+inline Tensor weight(const std::string& name, std::vector<int64_t> dims, uint32_t seed, std::vector<float> spread = {1}) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  int64_t n = 1;
+  for (auto d : dims) n *= d;
+  const int64_t per = n / dims[0];
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = nd(rng) * 0.3f * spread[static_cast<size_t>((i / per) % static_cast<int64_t>(spread.size()))];
+  return tensor(name, std::move(dims), v);
+}
+
+inline ValueInfo vinfo(const std::string& name, std::vector<int64_t> dims) {
+  ValueInfo v;
+  v.name = name;
+  v.dtype = DType::kFloat32;
+  v.has_shape = true;
+  for (auto d : dims) v.shape.push_back(Dim{d, ""});
+  return v;
+}
+
+inline void add_weight(Graph& g, Tensor t) { g.weights[t.name] = std::move(t); }
+
+// x[1,3,8,8] -> conv1 (6, 3x3, pad 1) -> act1 -> conv2 (5, 1x1, no bias) -> Relu -> GAP -> Flatten -> fc -> y.
+// Channels of conv1 differ in scale by 40x, the classic per-tensor trouble case. `act` = "Relu" or "Clip6".
+inline Graph chain(const std::string& act = "Relu") {
+  Graph g;
+  g.opsets = {{"", 13}};
+  g.inputs = {vinfo("x", {1, 3, 8, 8})};
+  g.outputs = {vinfo("y", {1, 4})};
+  add_weight(g, weight("w1", {6, 3, 3, 3}, 1, {1.0f, 0.05f, 0.3f, 0.025f, 0.6f, 0.1f}));
+  add_weight(g, tensor("b1", {6}, {0.1f, 0.02f, -0.05f, 0.01f, 0.2f, 0.0f}));
+  add_weight(g, weight("w2", {5, 6, 1, 1}, 2));
+  add_weight(g, weight("wf", {4, 5}, 3));
+  add_weight(g, tensor("bf", {4}, {0.1f, -0.1f, 0.2f, 0.0f}));
+  const std::vector<Attribute> pad = {attr_ints("pads", {1, 1, 1, 1})};
+  g.nodes.push_back(node("conv1", "Conv", {"x", "w1", "b1"}, {"c1"}, pad));
+  if (act == "Clip6") {
+    add_weight(g, tensor("lo", {}, {0.0f}));
+    add_weight(g, tensor("hi", {}, {6.0f}));
+    g.nodes.push_back(node("act1", "Clip", {"c1", "lo", "hi"}, {"a1"}));
+  } else {
+    g.nodes.push_back(node("act1", act, {"c1"}, {"a1"}));
+  }
+  g.nodes.push_back(node("conv2", "Conv", {"a1", "w2"}, {"c2"}));
+  g.nodes.push_back(node("act2", "Relu", {"c2"}, {"a2"}));
+  g.nodes.push_back(node("gap", "GlobalAveragePool", {"a2"}, {"p"}));
+  g.nodes.push_back(node("flat", "Flatten", {"p"}, {"f"}, {attr_i("axis", 1)}));
+  g.nodes.push_back(node("fc", "Gemm", {"f", "wf", "bf"}, {"y"}, {attr_i("transB", 1)}));
+  return g;
+}
+
+inline const Graph& digits() {
+  static const Graph g = onnx_load_file(qp_test::shared_dir() + "/models/trained/digits_cnn.onnx");
+  return g;
+}
+
+// The first `rows` labelled test digits, `batch` rows per sample, labels attached.
+inline CalibrationSet digits_data(int first, int rows, int batch) {
+  const std::string dir = qp_test::shared_dir() + "/models/trained/";
+  static const Tensor x = npy_parse(read_file_bytes(dir + "digits_cnn_test_x.npy"), "x");
+  static const std::vector<int64_t> y = calibration_labels(npy_parse(read_file_bytes(dir + "digits_cnn_test_y.npy"), "y"), "y");
+  const int64_t row = x.numel() / x.dims[0];
+  Tensor part = x;
+  part.dims[0] = rows;
+  part.data = x.data.substr(static_cast<size_t>(first * row) * sizeof(float), static_cast<size_t>(rows * row) * sizeof(float));
+  CalibrationSet cs = calibration_from_tensors(digits(), {part}, {"digits_cnn_test_x.npy"}, batch);
+  cs.labels.assign(y.begin() + first, y.begin() + first + rows);
+  return cs;
+}
+
+}  // namespace mbc_test
