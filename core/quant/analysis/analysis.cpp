@@ -263,7 +263,7 @@ struct LayerAnalyzer::Impl {
   bool weight_fq(size_t l, const AnalysisOptions& opt, FakeQuant& fq, std::string* desc) {
     if (!opt.quantize_weights || skipped(l, opt, nullptr)) return false;
     const LayerOverride* ov = override_of(l, opt);
-    const WeightQuantConfig& c = ov && ov->has_weight ? ov->weight : opt.weight;
+    const LayerWeightConfig& c = ov && ov->has_weight ? ov->weight : opt.weight;
     const Layer& L = layers[l];
     const Tensor& w = *g.weight(L.weight);
     fq = FakeQuant{};
@@ -296,7 +296,7 @@ struct LayerAnalyzer::Impl {
   bool act_fq(size_t l, const AnalysisOptions& opt, FakeQuant& fq, std::string* desc, double* plo, double* phi) {
     if (!opt.quantize_activations || skipped(l, opt, nullptr) || points[l].empty()) return false;
     const LayerOverride* ov = override_of(l, opt);
-    const ActQuantConfig& c = ov && ov->has_act ? ov->act : opt.act;
+    const LayerActConfig& c = ov && ov->has_act ? ov->act : opt.act;
     if (!cal.done) throw Error("analysis: activations are not calibrated");
     const RangeStats& st = cal.st[l];
     const std::vector<float>& sub = cal.sub[l];

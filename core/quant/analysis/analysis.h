@@ -19,7 +19,7 @@
 
 namespace qp {
 
-struct WeightQuantConfig {
+struct LayerWeightConfig {
   int bits = 8;
   Granularity granularity = Granularity::kChannel;  // per channel on Layer::channel_axis
   Scheme scheme = Scheme::kSymmetric;               // symmetric: signed grid; asymmetric: unsigned [0, 2^b - 1]
@@ -29,7 +29,7 @@ struct WeightQuantConfig {
 
 // Activations: per tensor, calibrated on the same data the analysis runs on. Symmetric ranges of data that is never
 // negative use the unsigned grid (§1.2, one-tailed data).
-struct ActQuantConfig {
+struct LayerActConfig {
   int bits = 8;
   Scheme scheme = Scheme::kAsymmetric;
   RangeOptions range;
@@ -39,14 +39,14 @@ struct ActQuantConfig {
 struct LayerOverride {
   bool fp32 = false;
   bool has_weight = false;
-  WeightQuantConfig weight;
+  LayerWeightConfig weight;
   bool has_act = false;
-  ActQuantConfig act;
+  LayerActConfig act;
 };
 
 struct AnalysisOptions {
-  WeightQuantConfig weight;
-  ActQuantConfig act;
+  LayerWeightConfig weight;
+  LayerActConfig act;
   bool quantize_weights = true;
   bool quantize_activations = true;
   // Also the weight-only and activation-only runs per layer (3 runs per layer and sample instead of 1).

@@ -15,7 +15,7 @@ namespace {
 
 json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
-json weight_cfg_json(const WeightQuantConfig& c) {
+json weight_cfg_json(const LayerWeightConfig& c) {
   return json{{"bits", c.bits},
               {"granularity", granularity_name(c.granularity)},
               {"scheme", scheme_name(c.scheme)},
@@ -23,7 +23,7 @@ json weight_cfg_json(const WeightQuantConfig& c) {
               {"range", range_method_name(c.range)}};
 }
 
-json act_cfg_json(const ActQuantConfig& c) {
+json act_cfg_json(const LayerActConfig& c) {
   return json{{"bits", c.bits}, {"scheme", scheme_name(c.scheme)}, {"range", range_method_name(c.range)}};
 }
 
@@ -96,7 +96,7 @@ void check_keys(const json& j, const std::string& f, std::initializer_list<const
   }
 }
 
-void read_weight(const json& j, const std::string& f, WeightQuantConfig& c) {
+void read_weight(const json& j, const std::string& f, LayerWeightConfig& c) {
   check_keys(j, f, {"bits", "granularity", "scheme", "range_mode", "range"});
   if (j.contains("bits")) c.bits = get_bits(j["bits"], f + ".bits");
   if (j.contains("granularity")) {
@@ -115,7 +115,7 @@ void read_weight(const json& j, const std::string& f, WeightQuantConfig& c) {
   if (j.contains("range")) c.range = get_range(j["range"], f + ".range");
 }
 
-void read_act(const json& j, const std::string& f, ActQuantConfig& c) {
+void read_act(const json& j, const std::string& f, LayerActConfig& c) {
   check_keys(j, f, {"bits", "scheme", "range"});
   if (j.contains("bits")) c.bits = get_bits(j["bits"], f + ".bits");
   if (j.contains("scheme")) c.scheme = get_scheme(j["scheme"], f + ".scheme");
