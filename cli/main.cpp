@@ -1,4 +1,5 @@
-// The `quantplay` command: inspect a model, sweep per-layer weight quantization error, search MixQuant bit-widths.
+// The `quantplay` command: inspect, sweep, mixquant and run here; equalize, biascorrect, export and analyze in their
+// own files (cli/commands.h).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
@@ -16,81 +17,12 @@
 #include "core/quant/report.h"
 #include "core/quant/sweep.h"
 #include "core/runtime/run_report.h"
+#include "cli/commands.h"
+#include "cli/common.h"
 
 namespace {
 
-constexpr int kExitOk = 0, kExitUsage = 2, kExitBadModel = 3;
-
-// Aligned plain-text table: first column left-aligned, the rest right-aligned.
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  void print(FILE* out) const {
-    std::vector<size_t> w;
-    for (const auto& r : rows_)
-      for (size_t i = 0; i < r.size(); ++i) {
-        if (w.size() <= i) w.push_back(0);
-        w[i] = std::max(w[i], r[i].size());
-      }
-    for (size_t ri = 0; ri < rows_.size(); ++ri) {
-      const auto& r = rows_[ri];
-      std::string line;
-      for (size_t i = 0; i < r.size(); ++i) {
-        const std::string pad(w[i] - r[i].size(), ' ');
-        line += i == 0 ? r[i] + pad : "  " + pad + r[i];
-      }
-      while (!line.empty() && line.back() == ' ') line.pop_back();
-      std::fprintf(out, "%s\n", line.c_str());
-      if (ri == 0) {
-        size_t total = 0;
-        for (size_t x : w) total += x + 2;
-        std::fprintf(out, "%s\n", std::string(total - 2, '-').c_str());
-      }
-    }
-  }
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-};
-
-std::string fmt(const char* f, double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-std::string thousands(int64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return s;
-}
-
-std::string base_name(const std::string& path) {
-  const size_t s = path.find_last_of('/');
-  return s == std::string::npos ? path : path.substr(s + 1);
-}
-
-struct Loaded {
-  qp::Graph graph;
-  size_t bytes = 0;
-};
-
-Loaded load(const std::string& path) {
-  Loaded m;
-  try {
-    const std::string bytes = qp::read_file_bytes(path);
-    m.bytes = bytes.size();
-    const size_t slash = path.find_last_of('/');
-    qp::DirExternalData ext(slash == std::string::npos ? "." : path.substr(0, slash));
-    m.graph = qp::onnx_load(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &ext);
-  } catch (const std::exception& e) {
-    throw qp::Error("cannot load '" + path + "': " + e.what());
-  }
-  return m;
-}
+using namespace qpcli;
 
 void print_inspect(const std::string& path, const Loaded& m) {
   const auto j = nlohmann::json::parse(qp::inspect_json(m.graph, base_name(path), m.bytes));
@@ -196,54 +128,6 @@ void print_mixquant(const qp::MixQuantReport& r) {
   t.print(stdout);
 }
 
-std::vector<int> parse_bits(const std::string& s) {
-  std::vector<int> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0') throw CLI::ValidationError("--bits", "'" + item + "' is not an integer");
-    out.push_back(static_cast<int>(v));
-  }
-  return out;
-}
-
-std::vector<double> parse_numbers(const std::string& s, const char* opt) {
-  std::vector<double> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    char* end = nullptr;
-    const double v = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0') throw CLI::ValidationError(opt, "'" + item + "' is not a number");
-    out.push_back(v);
-  }
-  return out;
-}
-
-// An input tensor from a .npy or a serialised TensorProto (.pb) file.
-qp::Tensor read_input_file(const std::string& path) {
-  const std::string bytes = qp::read_file_bytes(path);
-  try {
-    if (path.size() >= 3 && path.compare(path.size() - 3, 3, ".pb") == 0) return qp::onnx_load_tensor(bytes, path);
-    return qp::npy_parse(bytes, path);
-  } catch (const std::exception& e) {
-    throw qp::Error("cannot read input '" + path + "': " + e.what());
-  }
-}
-
-std::vector<std::string> read_labels(const std::string& path) {
-  std::vector<std::string> out;
-  std::stringstream ss(qp::read_file_bytes(path));
-  std::string line;
-  while (std::getline(ss, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    out.push_back(line);
-  }
-  return out;
-}
-
 void print_run(const std::string& json) {
   const auto j = nlohmann::json::parse(json);
   auto shape = [](const nlohmann::json& a) {
@@ -345,6 +229,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"restricted", "full"}))->capture_default_str();
     sc->add_flag("--reference-kernel", reference, "use the scalar reference kernel instead of SIMD");
   }
+  std::vector<Subcommand> extra = add_transform_commands(app);
+  for (auto& c : add_analyze_command(app)) extra.push_back(std::move(c));
   mixq->add_option("--qem", qem, "comma-separated quantization error multipliers (>= 1)")->capture_default_str();
   mixq->add_option("--baseline", baseline, "layer | model | max | all")
       ->check(CLI::IsMember({"layer", "model", "max", "all"}))->capture_default_str();
@@ -355,6 +241,8 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
   }
+  for (const auto& c : extra)
+    if (*c.app) return c.run();
 
   auto sweep_opts = [&](qp::SweepOptions o) {
     o.bits = parse_bits(bits);
@@ -438,13 +326,7 @@ int main(int argc, char** argv) {
           for (char& c : safe)
             if (c == '/' || c == '\\' || c == ':') c = '_';
           const std::string path = save_dir + "/" + safe + ".npy";
-          const std::string bytes = qp::npy_serialize(qp::value_to_tensor(o.second, o.first));
-          FILE* f = std::fopen(path.c_str(), "wb");
-          if (!f || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) {
-            if (f) std::fclose(f);
-            throw qp::Error("cannot write " + path);
-          }
-          std::fclose(f);
+          write_file(path, qp::npy_serialize(qp::value_to_tensor(o.second, o.first)));
         }
       }
       if (as_json) std::printf("%s\n", js.c_str());

@@ -6,7 +6,7 @@ cache=${QP_CACHE:-$HOME/.cache/quantplay}
 mkdir -p "$cache"
 
 apt_pkgs=(build-essential cmake pkg-config git python3 ca-certificates dpkg-dev
-  libprotobuf-dev protobuf-compiler libonnx-dev libhwy-dev doctest-dev libcli11-dev nlohmann-json3-dev
+  libprotobuf-dev protobuf-compiler libonnx-dev libhwy-dev doctest-dev libcli11-dev nlohmann-json3-dev libstb-dev
   emscripten chromium python3-onnx)
 command -v node >/dev/null 2>&1 || apt_pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || apt_pkgs+=(npm)

@@ -10,7 +10,12 @@
 
 #include "core/ir/error.h"
 #include "core/onnx/loader.h"
+#include "core/onnx/writer.h"
+#include "core/quant/analysis/analysis_json.h"
+#include "core/quant/calib_json.h"
+#include "core/quant/export.h"
 #include "core/quant/mixquant.h"
+#include "core/quant/passes/pipeline.h"
 #include "core/quant/qdq_error.h"
 #include "core/quant/report.h"
 #include "core/quant/sweep.h"
@@ -32,6 +37,15 @@ struct Model {
   qp::SweepReport sweep;
   qp::SweepCache cache;  // per-tensor statistics: re-sweeps with other options read each weight once
   std::unique_ptr<qp::Executor> exec;  // created on the first run; keeps plans and packed weights
+  // The layer-wise analysis: its calibration data (by its JSON) and the analyzer that keeps per-layer results, so a
+  // what-if (overrides) re-runs only the layers it changes.
+  std::string calib_key;
+  std::unique_ptr<qp::Graph> folded;  // the graph analysed: BatchNormalization folded, as deployed
+  std::unique_ptr<qp::CalibrationSet> calib;
+  std::unique_ptr<qp::LayerAnalyzer> analyzer;
+  bool analysed = false;
+  qp::AnalysisOptions analysis_options;
+  qp::AnalysisReport analysis;
 };
 
 const qp::SweepReport& cached_sweep(Model& m, const qp::SweepOptions& o, const qp::Progress& progress) {
@@ -229,6 +243,168 @@ val run(int id, val inputs, std::string options) {
   });
 }
 
+
+int add_model(qp::Graph g, const std::string& file) {
+  auto m = std::make_unique<Model>();
+  m->graph = std::move(g);
+  m->file = file;
+  const int id = g_next_id++;
+  g_models[id] = std::move(m);
+  return id;
+}
+
+std::string derived_name(const std::string& file, const std::string& suffix) {
+  const size_t dot = file.rfind(".onnx");
+  return (dot == std::string::npos ? file : file.substr(0, dot)) + suffix + ".onnx";
+}
+
+// Runs the equalization pipeline on model `id` (options: pipeline_options_from_json; calibration:
+// random_calibration_from_json) and registers the result as a new model. Returns {report: JSON, id}.
+val equalize(int id, std::string options, std::string calibration) {
+  return guarded([&] {
+    Model& m = model(id);
+    const qp::PipelineOptions o = qp::pipeline_options_from_json(options);
+    const qp::CalibrationSet cs = qp::calibration_random(m.graph, qp::random_calibration_from_json(calibration));
+    qp::PipelineResult r = qp::run_pipeline(m.graph, o, &cs);
+    val res = val::object();
+    res.set("report", qp::pipeline_json(r));
+    res.set("id", add_model(std::move(r.graph), derived_name(m.file, ".equalized")));
+    return res;
+  });
+}
+
+// The effect table (pipeline_effect) on random calibration data; options: {"bits": [8, 4], "variants": [...],
+// "relu6": "replace"|"bound"|"refuse"} plus the weight quantizer fields of the equalize options.
+std::string effect(int id, std::string options, std::string calibration) {
+  return guarded([&] {
+    Model& m = model(id);
+    nlohmann::json o = options.empty() ? nlohmann::json::object() : nlohmann::json::parse(options, nullptr, false);
+    if (o.is_discarded() || !o.is_object()) throw qp::Error("effect options are not a JSON object");
+    qp::EffectOptions eo;
+    if (o.contains("bits")) {
+      if (!o["bits"].is_array() || o["bits"].empty()) throw qp::Error("options.bits: expected a list of bit-widths");
+      eo.bits.clear();
+      for (const auto& b : o["bits"]) {
+        if (!b.is_number_integer() || b.get<int>() < 2 || b.get<int>() > 16)
+          throw qp::Error("options.bits: each entry must be an integer in 2..16");
+        eo.bits.push_back(b.get<int>());
+      }
+      o.erase("bits");
+    }
+    if (o.contains("variants")) {
+      if (!o["variants"].is_array()) throw qp::Error("options.variants: expected a list");
+      eo.variants = o["variants"].get<std::vector<std::string>>();
+      o.erase("variants");
+    }
+    const qp::PipelineOptions po = qp::pipeline_options_from_json(o.dump());
+    eo.weights = po.bc.weights;
+    if (po.cle.relu6 == qp::Relu6Policy::kReplace) eo.relu6 = po.cle.relu6;
+    const qp::CalibrationSet cs = qp::calibration_random(m.graph, qp::random_calibration_from_json(calibration));
+    return qp::effect_json(qp::pipeline_effect(m.graph, cs, eo));
+  });
+}
+
+// Exports model `id`: format "fp32" | "fakequant" | "qdq" | "encodings"; config: export_config_from_json. Returns
+// {bytes: Uint8Array (the file), report: JSON}.
+val export_model(int id, std::string format, std::string config, std::string calibration) {
+  return guarded([&] {
+    Model& m = model(id);
+    const qp::ExportConfig c = qp::export_config_from_json(config);
+    qp::ExportReport rep;
+    std::string bytes, report = "{\"schema\": \"quantplay/1\", \"kind\": \"export\", \"format\": \"fp32\"}";
+    if (format == "fp32") {
+      bytes = qp::onnx_save(m.graph);
+    } else if (format == "fakequant" || format == "qdq" || format == "encodings") {
+      qp::export_config_validate(c, m.graph);
+      if (format == "fakequant") {
+        bytes = qp::onnx_save(qp::export_fake_quant(m.graph, c, &rep));
+      } else {
+        qp::ActivationRanges ranges;
+        if (c.activation_bits > 0) {
+          const qp::CalibrationSet cs = qp::calibration_random(m.graph, qp::random_calibration_from_json(calibration));
+          ranges = qp::activation_ranges(m.graph, cs, qp::activation_tensors(m.graph, c.layer_bits, c.default_bits), {},
+                                         c.activation_bits);
+        }
+        const qp::Graph q = qp::export_qdq(m.graph, c, ranges, &rep);
+        bytes = format == "qdq" ? qp::onnx_save(q) : qp::encodings_json(rep, 2);
+      }
+      report = qp::export_report_json(rep);
+    } else {
+      throw qp::Error("export format '" + format + "' is not one of fp32, fakequant, qdq, encodings");
+    }
+    val res = val::object();
+    res.set("bytes", val(emscripten::typed_memory_view(bytes.size(), reinterpret_cast<const uint8_t*>(bytes.data())))
+                         .call<val>("slice"));
+    res.set("report", report);
+    return res;
+  });
+}
+
+qp::AnalysisCallback analysis_progress(val cb) {
+  if (cb.isUndefined() || cb.isNull()) return {};
+  return [cb](const qp::AnalysisProgress& p) {
+    val o = val::object();
+    o.set("stage", p.stage);
+    o.set("sample", p.sample);
+    o.set("samples", p.samples);
+    o.set("layer", p.layer);
+    o.set("layers", p.layers);
+    o.set("fraction", p.fraction);
+    o.set("elapsed_ms", p.elapsed_ms);
+    o.set("eta_ms", p.eta_ms);
+    const val r = cb(o);
+    return !(r.isFalse());  // a callback that returns false cancels (the samples finished so far are reported)
+  };
+}
+
+qp::LayerAnalyzer& analyzer_for(Model& m, const std::string& calibration) {
+  if (!m.analyzer || m.calib_key != calibration) {
+    m.analyzer.reset();
+    m.analysed = false;
+    m.calib = std::make_unique<qp::CalibrationSet>(
+        qp::calibration_random(m.graph, qp::random_calibration_from_json(calibration)));
+    if (!m.folded) m.folded = std::make_unique<qp::Graph>(qp::bn_fold(m.graph).graph);
+    m.analyzer = std::make_unique<qp::LayerAnalyzer>(*m.folded, *m.calib);
+    m.calib_key = calibration;
+  }
+  return *m.analyzer;
+}
+
+// Layer-wise analysis of model `id` with its BatchNormalization folded (as deployed; options:
+// analysis_options_from_json; calibration: seeded random data). The analyzer stays with the model, so a call with
+// other overrides re-runs only what they change.
+std::string analyze(int id, std::string options, std::string calibration, val progress) {
+  return guarded([&] {
+    Model& m = model(id);
+    const qp::AnalysisOptions o = qp::analysis_options_from_json(options);
+    qp::analysis_options_validate(o);
+    qp::LayerAnalyzer& an = analyzer_for(m, calibration);
+    m.analysis = an.analyse(o, analysis_progress(progress));
+    m.analysis_options = o;
+    m.analysed = !m.analysis.cancelled;
+    return qp::analysis_json(m.analysis);
+  });
+}
+
+// The single-layer fix (§4.3) on the last analysis of model `id`.
+std::string analysis_fix(int id, std::string options) {
+  return guarded([&] {
+    Model& m = model(id);
+    if (!m.analysed || !m.analyzer) throw qp::Error("run the analysis first (the fix starts from its worst layer)");
+    return qp::fix_json(qp::analysis_fix(*m.analyzer, m.analysis_options, m.analysis, qp::fix_options_from_json(options)));
+  });
+}
+
+// Mixed precision on measured sensitivity, with the last analysis' quantizer and data.
+std::string mixed_precision(int id, std::string options, val progress) {
+  return guarded([&] {
+    Model& m = model(id);
+    if (!m.analyzer) throw qp::Error("run the analysis first (mixed precision uses its data and quantizer)");
+    return qp::mixed_json(qp::mixed_precision(*m.analyzer, *m.folded, m.analysis_options, qp::mixed_options_from_json(options),
+                                              analysis_progress(progress)));
+  });
+}
+
 std::string simd_target() { return qp::f32_qdq_error_target(); }
 
 }  // namespace
@@ -240,5 +416,11 @@ EMSCRIPTEN_BINDINGS(quantplay) {
   emscripten::function("_sweep", &sweep);
   emscripten::function("_mixquant", &mixquant);
   emscripten::function("_run", &run);
+  emscripten::function("_equalize", &equalize);
+  emscripten::function("_effect", &effect);
+  emscripten::function("_exportModel", &export_model);
+  emscripten::function("_analyze", &analyze);
+  emscripten::function("_analysisFix", &analysis_fix);
+  emscripten::function("_mixedPrecision", &mixed_precision);
   emscripten::function("_simdTarget", &simd_target);
 }

@@ -50,5 +50,29 @@ export async function createQuantplay(moduleOptions = {}) {
       for (const o of r.outputs) outputs[o.name] = { dtype: o.dtype, shape: o.shape, data: o.data };
       return { report: json(r.report), outputs };
     },
+    // BN folding, CLE (DFQ or Meller), HBA and bias correction as one pipeline (options as `quantplay equalize`:
+    // docs/json-schema.md "equalize"); calibration: {samples, seed, lo, hi, mean, std, dims} (seeded random data).
+    // The result is a new model: {report, id}; the model `id` is left as it was.
+    equalize(id, options = {}, calibration = {}) {
+      const r = M._equalize(id, JSON.stringify(options), JSON.stringify(calibration));
+      return { report: json(r.report), id: r.id };
+    },
+    // Model-output SQNR (and top-1 agreement) of none / CLE / CLE+HBA / CLE+HBA+BC / Meller at each of options.bits.
+    effect: (id, options = {}, calibration = {}) =>
+      json(M._effect(id, JSON.stringify(options), JSON.stringify(calibration))),
+    // Layer-wise analysis (docs/json-schema.md "analysis"); onProgress({stage, sample, samples, layer, layers,
+    // fraction, elapsed_ms, eta_ms}) may return false to stop early (the samples finished so far are reported).
+    // The analyzer stays with the model: a later call with other overrides re-runs only the layers they change.
+    analyze: (id, options = {}, calibration = {}, onProgress) =>
+      json(M._analyze(id, JSON.stringify(options), JSON.stringify(calibration), onProgress)),
+    // The single-layer fix (§4.3) and mixed precision on measured sensitivity, from the last analysis.
+    analysisFix: (id, options = {}) => json(M._analysisFix(id, JSON.stringify(options))),
+    mixedPrecision: (id, options = {}, onProgress) => json(M._mixedPrecision(id, JSON.stringify(options), onProgress)),
+    // format: 'fp32' | 'fakequant' | 'qdq' | 'encodings'; config as `quantplay export` (docs/json-schema.md).
+    // Returns {bytes: Uint8Array (the file), report}.
+    exportModel(id, format, config = {}, calibration = {}) {
+      const r = M._exportModel(id, format, JSON.stringify(config), JSON.stringify(calibration));
+      return { bytes: r.bytes, report: json(r.report) };
+    },
   };
 }

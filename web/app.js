@@ -2,6 +2,8 @@
 import './vendor/chart.umd.min.js';
 import { $, h, fmtInt, fmtBytes, plural, fmtShape } from './dom.js';
 import { createRunPanel } from './run.js';
+import { createEqualizePanel } from './equalize.js';
+import { createAnalyzePanel } from './analyze.js';
 
 const Chart = globalThis.Chart;
 const BITS = [8, 7, 6, 5, 4, 3, 2];
@@ -114,6 +116,26 @@ const runPanel = createRunPanel({
   onCancel: cancelRun,
 });
 
+// The Equalize panel shares the worker the same way; its downloads are files made in the worker.
+const eqPanel = createEqualizePanel({
+  engine,
+  isCancel: (err) => err instanceof Cancelled,
+  canRun: () => !['read', 'open', 'load'].includes(st.phase),
+  onChange: () => settle(),
+  onCancel: cancelRun,
+  download: (name, type, data) => download(name, type, data),
+});
+
+// The Analysis panel: the same worker, progress through the worker's progress messages.
+const anPanel = createAnalyzePanel({
+  engine,
+  isCancel: (err) => err instanceof Cancelled,
+  canRun: () => !['read', 'open', 'load'].includes(st.phase),
+  onChange: () => settle(),
+  onCancel: cancelRun,
+  download: (name, type, data) => download(name, type, data),
+});
+
 function settle() {
   document.body.dataset.state = st.error ? 'error' : st.phase !== 'idle' || !st.sweep ? 'loading' : 'ready';
   $('download-json').disabled = !(st.model && st.sweep && st.mq);
@@ -125,14 +147,31 @@ function settle() {
     error: st.error,
     file: st.model ? st.model.name : null,
     ...runFields(),
+    ...eqFields(),
+    ...anFields(),
   };
   runPanel.sync();
+  eqPanel.sync();
+  anPanel.sync();
 }
 
 // The Run panel's part of window.quantplayState: run (the last run report), runState, runError, runsFinished.
 function runFields() {
   const r = runPanel.state();
   return { run: r.report, runState: r.state, runError: r.error, runsFinished: r.finished };
+}
+
+// The Equalize panel's part of window.quantplayState: equalize (its report), effect, eqState, eqError, eqFinished.
+function eqFields() {
+  const r = eqPanel.state();
+  return { equalize: r.report, effect: r.effect, eqState: r.state, eqError: r.error, eqFinished: r.finished };
+}
+
+// The Analysis panel's part: analysis, analysisFix, analysisMixed, analysisState, analysisError, analysisFinished.
+function anFields() {
+  const r = anPanel.state();
+  return { analysis: r.report, analysisFix: r.fix, analysisMixed: r.mixed, analysisState: r.state, analysisError: r.error,
+    analysisFinished: r.finished };
 }
 
 // Stopping a run means a fresh worker; analysis that was queued behind the run starts over on it.
@@ -263,6 +302,8 @@ async function openModel(model) {
   st.selected = -1;
   renderSummary();
   runPanel.setModel(model);
+  eqPanel.setModel(model);
+  anPanel.setModel(model);
   await analyse(my);
 }
 

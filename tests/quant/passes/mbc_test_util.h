@@ -1,6 +1,7 @@
 // Small hand-built graphs and the digits data for the Meller and bias-correction tests.
 #pragma once
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -52,10 +53,15 @@ inline Tensor tensor(const std::string& name, std::vector<int64_t> dims, const s
   return t;
 }
 
-// Seeded normal weights; channel c of the output axis 0 scaled by spread[c % spread.size()].
+// Seeded normal weights; channel c of the output axis 0 scaled by spread[c % spread.size()]. Box-Muller over
+// mt19937's words (whose sequence the standard fixes), not std::normal_distribution (libstdc++ and Emscripten's
+// libc++ draw differently), so native and wasm build the same graphs.
 inline Tensor weight(const std::string& name, std::vector<int64_t> dims, uint32_t seed, std::vector<float> spread = {1}) {
   std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
+  auto nd = [](std::mt19937& r) {
+    const double u1 = (static_cast<double>(r()) + 1.0) / 4294967296.0, u2 = static_cast<double>(r()) / 4294967296.0;
+    return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+  };
   int64_t n = 1;
   for (auto d : dims) n *= d;
   const int64_t per = n / dims[0];

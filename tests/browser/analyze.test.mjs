@@ -1,0 +1,101 @@
+// Browser test of the Analysis panel on the example model (PP-OCR cls): the analysis with progress gives the same
+// numbers as a separate wasm instance, its four charts are drawn, cancel stops it and leaves the page usable, the
+// single-layer fix and mixed precision fill their views, and nothing leaves the origin.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CLS, assets, nodeEngine, openBrowser, readyWith, requireDist, shots, startServer, stepper } from './harness.mjs';
+
+const AN_WAIT = { timeout: 180_000 };
+
+let server = null;
+let b = null;
+
+after(async () => {
+  if (b) await b.browser.close().catch(() => {});
+  if (server) await server.stop();
+});
+
+const anState = (page) => page.evaluate(() => ({ state: document.body.dataset.analysis, ...window.quantplayState }));
+
+async function clickAndWait(page, selector) {
+  const before = (await anState(page)).analysisFinished;
+  await page.locator(selector).click();
+  await page.waitForFunction((n) => window.quantplayState.analysisFinished > n, before, AN_WAIT);
+  return anState(page);
+}
+
+test('the Analysis panel analyses, cancels, fixes and searches mixed precision', { timeout: 600_000 }, async (t) => {
+  await requireDist();
+  const step = stepper(t);
+  server = await startServer();
+  b = await openBrowser();
+  const { page, foreign, problems } = b;
+  await page.goto(server.base);
+  await readyWith(page, CLS);
+
+  await step('Analyze reports every layer, with the same numbers as the wasm API', async () => {
+    await page.fill('#an-samples', '2');
+    const sawProgress = page.waitForFunction(() => !document.getElementById('an-progress').hidden
+      && document.getElementById('an-progress-bar').value > 0, null, AN_WAIT);
+    const s = await clickAndWait(page, '#an-button');
+    await sawProgress.catch(() => {});  // a fast machine may finish before a frame shows the bar
+    assert.equal(s.analysisState, 'done', s.analysisError);
+    const qp = await nodeEngine();
+    const id = qp.load(await readFile(join(assets, CLS)), { name: CLS });
+    const ref = qp.analyze(id, { weight: { bits: 8, granularity: 'channel', range: 'minmax' }, act: { bits: 8, range: 'minmax' } },
+      { samples: 2, seed: 1 });
+    assert.deepEqual(s.analysis.layers.name, ref.layers.name);
+    assert.equal(s.analysis.summary.snr_all, ref.summary.snr_all);
+    assert.deepEqual(s.analysis.layers.snr_wa, ref.layers.snr_wa);
+    const plotted = ref.layers.skipped.filter((x) => x == null).length;
+    const counts = await page.evaluate(() => ['an-snr', 'an-share', 'an-scatter', 'an-cumulative'].map((id) => {
+      const c = globalThis.Chart.getChart(document.getElementById(id));
+      return c ? c.data.datasets[0].data.length : -1;
+    }));
+    assert.deepEqual(counts, [plotted, plotted, plotted, plotted]);
+    // The 10 dB line is drawn on the SNR chart.
+    const line = await page.evaluate(() => globalThis.Chart.getChart(document.getElementById('an-snr')).data.datasets[3].data[0]);
+    assert.equal(line, 10);
+    await page.screenshot({ path: join(shots, 'analysis-cls.png'), fullPage: true });
+  });
+
+  await step('Cancel stops a long analysis and the panel works again', async () => {
+    await page.fill('#an-samples', '256');
+    const before = (await anState(page)).analysisFinished;
+    await page.locator('#an-button').click();
+    await page.waitForFunction(() => document.getElementById('an-progress-bar').value > 0, null, AN_WAIT);
+    await page.locator('#an-cancel').click();
+    await page.waitForFunction((n) => window.quantplayState.analysisFinished > n, before, AN_WAIT);
+    assert.equal((await anState(page)).analysisState, 'cancelled');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, AN_WAIT);
+    await page.fill('#an-samples', '2');
+    const s = await clickAndWait(page, '#an-button');
+    assert.equal(s.analysisState, 'done', s.analysisError);
+  });
+
+  await step('Fix worst layer compares the local fix with the global one', async () => {
+    const s = await clickAndWait(page, '#an-fix');
+    assert.equal(s.analysisState, 'done', s.analysisError);
+    const f = s.analysisFix;
+    assert.ok(s.analysis.layers.name.includes(f.layer));
+    assert.ok(['weights', 'activations'].includes(f.cause));
+    assert.equal(await page.locator('#an-fix-table tbody tr').count(), f.trials.length);
+  });
+
+  await step('Mixed precision draws the front with MixQuant beside it', async () => {
+    const s = await clickAndWait(page, '#an-mixed');
+    assert.equal(s.analysisState, 'done', s.analysisError);
+    const m = s.analysisMixed;
+    assert.ok(m.front.length > 2);
+    for (let i = 1; i < m.front.length; i++) assert.ok(m.front[i].weight_bytes <= m.front[i - 1].weight_bytes, 'front ordered by size');
+    const sets = await page.evaluate(() => globalThis.Chart.getChart(document.getElementById('an-pareto')).data.datasets.map((d) => d.data.length));
+    assert.ok(sets[0] > 2 && sets[1] > 0 && sets[2] > 0, `pareto datasets ${sets}`);
+  });
+
+  await t.test('no foreign requests, console errors or page errors', () => {
+    assert.deepEqual(foreign, [], 'every request stays on 127.0.0.1');
+    assert.deepEqual(problems, []);
+  });
+});

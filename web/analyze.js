@@ -1,0 +1,252 @@
+// The Analysis panel: the layer-wise analysis (ALGORITHMS.md §4) run in the worker with progress and cancel, its
+// four charts (per-layer SNR with the 10 dB line, share of noise, local SQNR vs noise gain, cumulative SNR), the
+// single-layer fix, mixed precision beside MixQuant, and JSON/CSV downloads.
+import { $, h, fmtNum, fmtMs } from './dom.js';
+
+const Chart = globalThis.Chart;
+const MAX_SAMPLES = 256;
+const COLORS = { w: '#2563eb', a: '#f59e0b', wa: '#7c3aed', line: '#ef4444', ok: '#15803d' };
+
+// The JSON writes +inf dB (no noise) as the string "inf".
+const dbValue = (v) => (v === 'inf' ? Infinity : v == null ? NaN : v);
+const fmtDb = (v) => { const x = dbValue(v); return x === Infinity ? '∞' : Number.isFinite(x) ? x.toFixed(1) : '—'; };
+
+// engine, isCancel, canRun, onChange, onCancel, download: as the Equalize panel (equalize.js).
+export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCancel, download }) {
+  const as = {
+    model: null,
+    busy: null,       // 'analyze' | 'fix' | 'mixed' | null
+    state: 'none',    // none | idle | running | done | error | cancelled
+    finished: 0,
+    report: null, fix: null, mixed: null, options: null,
+    error: null,
+    progress: 0,
+  };
+  const form = $('an-form');
+  const el = (name) => form.elements[name];
+  const charts = {};
+
+  function setState(state, ended = false) {
+    if (ended) as.finished++;
+    as.state = state;
+    document.body.dataset.analysis = state;
+    sync();
+    onChange();
+  }
+
+  function sync() {
+    const ok = !!as.model && !as.busy && canRun();
+    $('an-button').disabled = !ok;
+    $('an-fix').disabled = !ok || !as.report || as.report.data.cancelled;
+    $('an-mixed').disabled = !ok || !as.report;
+    $('an-cancel').hidden = !as.busy;
+    $('an-progress').hidden = !as.busy;
+  }
+
+  function setModel(model) {
+    if (as.busy) as.busy = null;
+    as.model = model;
+    as.report = as.fix = as.mixed = as.options = as.error = null;
+    $('an-results').hidden = true;
+    $('an-error').hidden = true;
+    $('an-meta').textContent = '';
+    setState('idle');
+  }
+
+  function intField(name, lo, hi, what) {
+    const v = Number(el(name).value);
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`${what} must be a whole number in ${lo}…${hi}`);
+    return v;
+  }
+
+  function readOptions() {
+    return {
+      options: {
+        weight: { bits: intField('wbits', 2, 16, 'W bits'), granularity: el('wgran').value, range: el('wrange').value },
+        act: { bits: intField('abits', 2, 16, 'A bits'), range: el('arange').value },
+      },
+      calibration: { samples: intField('samples', 1, MAX_SAMPLES, 'Samples'), seed: 1 },
+    };
+  }
+
+  function onProgress(done, total, text) {
+    as.progress = total ? done / total : 0;
+    $('an-progress-bar').value = as.progress;
+    $('an-progress-text').textContent = text || '';
+    $('an-meta').textContent = `${Math.round(100 * as.progress)} %`;
+  }
+
+  async function work(kind, fn) {
+    if (!as.model || as.busy || !canRun()) return;
+    $('an-error').hidden = true;
+    as.error = null;
+    let job;
+    try {
+      job = kind === 'analyze' ? readOptions() : as.options;
+    } catch (err) {
+      showError(err.message, true);
+      return;
+    }
+    const model = as.model;
+    as.busy = kind;
+    onProgress(0, 1, 'starting…');
+    setState('running');
+    try {
+      await engine.hold(model);
+      await fn(job, model);
+      if (as.model !== model) return;
+      as.busy = null;
+      setState('done', true);
+    } catch (err) {
+      if (as.model !== model) return;
+      as.busy = null;
+      if (isCancel(err)) {
+        $('an-meta').textContent = 'Cancelled';
+        setState('cancelled', true);
+        return;
+      }
+      showError(err && err.message ? err.message : String(err), true);
+    }
+  }
+
+  const analyse = () => work('analyze', async (job, model) => {
+    const reply = await engine.request({ type: 'analyze', options: job.options, calibration: job.calibration }, onProgress);
+    if (as.model !== model) return;
+    as.report = reply.result;
+    as.options = job;
+    as.fix = as.mixed = null;
+    $('an-fix-box').hidden = true;
+    $('an-mixed-box').hidden = true;
+    render(reply.result);
+  });
+
+  const fix = () => work('fix', async (job, model) => {
+    const reply = await engine.request({ type: 'analysisFix', options: {} }, onProgress);
+    if (as.model !== model) return;
+    as.fix = reply.result;
+    renderFix(reply.result);
+  });
+
+  const mixed = () => work('mixed', async (job, model) => {
+    const reply = await engine.request({ type: 'mixedPrecision', options: { verify: 4 } }, onProgress);
+    if (as.model !== model) return;
+    as.mixed = reply.result;
+    renderMixed(reply.result);
+  });
+
+  // --- rendering ---------------------------------------------------------------------------------------------------
+
+  function chart(id, config) {
+    if (charts[id]) charts[id].destroy();
+    charts[id] = new Chart($(id), { ...config, options: { animation: false, maintainAspectRatio: false, ...config.options } });
+  }
+
+  function render(r) {
+    const s = r.summary;
+    const L = r.layers;
+    const idx = L.name.map((_, i) => i).filter((i) => !L.skipped[i]);
+    const names = idx.map((i) => L.name[i]);
+    const short = names.map((n) => (n.length > 18 ? `…${n.slice(-17)}` : n));
+    const acc = s.top1_agree == null ? '' : ` Top-1 agreement with float32: ${(100 * s.top1_agree).toFixed(1)} %.`;
+    const flagged = idx.filter((i) => L.flags[i].length).map((i) => `${L.name[i]} (${L.flags[i].join(', ')})`);
+    $('an-summary').textContent = `Everything quantized: ${fmtDb(s.snr_all)} dB measured, ${fmtDb(s.snr_pred)} dB predicted `
+      + `from the per-layer noises (interaction ${fmtDb(s.interaction)} dB).${acc} `
+      + `${r.data.source}${r.data.cancelled ? ' (stopped early)' : ''}. Cost ${r.cost.pass_equivalents.toFixed(1)} forward passes. `
+      + (flagged.length ? `Flagged: ${flagged.join('; ')}.` : 'No layer flagged.');
+    const val = (k) => idx.map((i) => { const v = dbValue(L[k][i]); return Number.isFinite(v) ? v : null; });
+    const tooltipTitle = (items) => names[items[0].dataIndex];
+    chart('an-snr', {
+      type: 'bar',
+      data: {
+        labels: short,
+        datasets: [
+          { label: 'weights', data: val('snr_w'), backgroundColor: COLORS.w },
+          { label: 'activations', data: val('snr_a'), backgroundColor: COLORS.a },
+          { label: 'both', data: val('snr_wa'), backgroundColor: COLORS.wa },
+          { type: 'line', label: '10 dB', data: idx.map(() => 10), borderColor: COLORS.line, borderDash: [5, 4], pointRadius: 0, borderWidth: 1.5 },
+        ],
+      },
+      options: { plugins: { tooltip: { callbacks: { title: tooltipTitle } } }, scales: { x: { ticks: { maxRotation: 60, autoSkip: true } }, y: { title: { display: true, text: 'output SNR (dB)' } } } },
+    });
+    chart('an-share', {
+      type: 'bar',
+      data: { labels: short, datasets: [{ label: 'share of noise', data: idx.map((i) => L.share[i]), backgroundColor: idx.map((i) => (L.share[i] > 0.5 ? COLORS.line : COLORS.wa)) }] },
+      options: { plugins: { legend: { display: false }, tooltip: { callbacks: { title: tooltipTitle } } }, scales: { y: { min: 0, max: 1 } } },
+    });
+    chart('an-scatter', {
+      type: 'scatter',
+      data: { datasets: [{ label: 'layers', data: idx.map((i) => ({ x: dbValue(L.gain[i]), y: dbValue(L.local_sqnr[i]) })).map((p) => (Number.isFinite(p.x) && Number.isFinite(p.y) ? p : { x: null, y: null })), backgroundColor: COLORS.wa }] },
+      options: {
+        plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => `${names[c.dataIndex]}: local ${c.parsed.y.toFixed(1)} dB, gain ${c.parsed.x.toFixed(1)} dB` } } },
+        scales: { x: { title: { display: true, text: 'noise gain, local − global (dB)' } }, y: { title: { display: true, text: 'local SQNR (dB)' } } },
+      },
+    });
+    chart('an-cumulative', {
+      type: 'line',
+      data: { labels: short, datasets: [{ label: 'cumulative SNR', data: val('cumulative_snr'), borderColor: COLORS.wa, pointRadius: 2 }] },
+      options: { plugins: { legend: { display: false }, tooltip: { callbacks: { title: tooltipTitle } } }, scales: { y: { title: { display: true, text: 'dB' } } } },
+    });
+    $('an-results').hidden = false;
+    $('an-meta').textContent = `Done in ${fmtMs(r.cost.elapsed_ms)}`;
+  }
+
+  function renderFix(f) {
+    $('an-fix-summary').textContent = `Worst layer: ${f.layer} (its ${f.cause} cause most of its noise). Model SNR ${fmtDb(f.before.snr)} dB; `
+      + `with this layer in float32 ${fmtDb(f.ceiling.snr)} dB (the most any fix of it can give).`;
+    const body = $('an-fix-table').tBodies[0];
+    body.replaceChildren(...f.trials.map((t, i) => h('tr', { class: i === f.best ? 'eq-links-ok' : '' },
+      h('td', { class: 'left' }, t.method), h('td', {}, fmtDb(t.local.snr)), h('td', {}, fmtDb(t.global.snr)))));
+    $('an-fix-box').hidden = false;
+  }
+
+  function renderMixed(m) {
+    const pt = (a) => ({ x: a.weight_bytes / 1024, y: dbValue(a.snr_measured ?? a.snr_pred) });
+    const front = m.front.map((a) => ({ x: a.weight_bytes / 1024, y: dbValue(a.snr_pred) })).filter((p) => Number.isFinite(p.y));
+    const measured = m.front.filter((a) => a.snr_measured != null).map(pt).filter((p) => Number.isFinite(p.y));
+    const mq = m.mixquant.map((q) => pt(q.mixquant)).filter((p) => Number.isFinite(p.y));
+    chart('an-pareto', {
+      type: 'scatter',
+      data: {
+        datasets: [
+          { label: 'front (predicted)', data: front, showLine: true, borderColor: COLORS.wa, backgroundColor: COLORS.wa, pointRadius: 1.5 },
+          { label: 'front (measured)', data: measured, backgroundColor: COLORS.ok, pointRadius: 4 },
+          { label: 'MixQuant (measured)', data: mq, backgroundColor: COLORS.a, pointStyle: 'triangle', pointRadius: 6 },
+        ],
+      },
+      options: { scales: { x: { title: { display: true, text: 'weight KiB' } }, y: { title: { display: true, text: 'output SNR (dB)' } } } },
+    });
+    $('an-mixed-box').hidden = false;
+  }
+
+  function showError(message, ended = false) {
+    as.error = message;
+    $('an-error-message').textContent = message;
+    $('an-error').hidden = false;
+    $('an-meta').textContent = '';
+    setState('error', ended);
+  }
+
+  function csv() {
+    const L = as.report.layers;
+    const cols = ['name', 'op', 'snr_w', 'snr_a', 'snr_wa', 'share', 'local_sqnr', 'gain', 'cumulative_snr'];
+    const esc = (v) => { const s = v == null ? '' : String(v); return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+    const rows = L.name.map((_, i) => [...cols.map((c) => L[c][i]), L.flags[i].join(' '), L.skipped[i] || '']);
+    return [[...cols, 'flags', 'skipped'], ...rows].map((r) => r.map(esc).join(',')).join('\r\n') + '\r\n';
+  }
+
+  form.addEventListener('submit', (e) => { e.preventDefault(); analyse(); });
+  $('an-fix').addEventListener('click', fix);
+  $('an-mixed').addEventListener('click', mixed);
+  $('an-cancel').addEventListener('click', () => { if (as.busy) onCancel(); });
+  $('an-error-dismiss').addEventListener('click', () => { $('an-error').hidden = true; });
+  const base = () => as.model.name.replace(/\.onnx$/i, '');
+  $('an-json').addEventListener('click', () => as.report && download(`${base()}.analysis.json`, 'application/json',
+    `${JSON.stringify({ options: as.options, analysis: as.report, fix: as.fix, mixed_precision: as.mixed }, null, 2)}\n`));
+  $('an-csv').addEventListener('click', () => as.report && download(`${base()}.analysis.csv`, 'text/csv', csv()));
+
+  return {
+    setModel,
+    sync,
+    state: () => ({ state: as.state, report: as.report, fix: as.fix, mixed: as.mixed, error: as.error, finished: as.finished }),
+  };
+}
