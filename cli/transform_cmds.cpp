@@ -175,8 +175,9 @@ std::map<std::string, int> layer_bits_object(const json& o, const std::string& p
   return out;
 }
 
-// Per-layer bits from a JSON file: {"layer": bits, ...}, {"layer_bits": {...}}, or a MixQuant report
-// (`quantplay mixquant --json`; PATH#N picks config N, default 0).
+// Per-layer bits from a JSON file: {"layer": bits, ...}, {"layer_bits": {...}}, a MixQuant report
+// (`quantplay mixquant --json`; PATH#N picks config N, default 0) or a mixed-precision search (`quantplay analyze
+// --mixed --json`; PATH#N picks front point N).
 std::map<std::string, int> read_layer_bits(const std::string& spec) {
   std::string path = spec;
   size_t pick = 0;
@@ -199,6 +200,15 @@ std::map<std::string, int> read_layer_bits(const std::string& spec) {
     for (size_t i = 0; i < bits.size(); ++i)
       out[names[i].is_string() ? names[i].get<std::string>() : names[i]["name"].get<std::string>()] = bits[i].get<int>();
     return out;
+  }
+  // `quantplay analyze --mixed --json`: point N of the front (weight bytes falling with N).
+  const json* mp = j.contains("mixed_precision") ? &j["mixed_precision"] : j.value("kind", "") == "mixed_precision" ? &j : nullptr;
+  if (mp) {
+    const auto& front = (*mp)["front"];
+    if (!front.is_array() || pick >= front.size())
+      throw qp::Error(path + ": the mixed-precision front has no point " + std::to_string(pick) + " (it has " +
+                      std::to_string(front.is_array() ? front.size() : 0) + ")");
+    return layer_bits_object(front[pick]["bits"], path);
   }
   return layer_bits_object(j.contains("layer_bits") ? j["layer_bits"] : j, path);
 }
@@ -255,7 +265,7 @@ std::vector<Subcommand> add_transform_commands(CLI::App& app) {
       ->check(CLI::IsMember({"fp32", "fakequant", "qdq", "encodings"}));
   ex->add_option("--bits", e->bits, "weight bits of every layer (0 keeps float)")->capture_default_str()
       ->check(CLI::IsMember({0, 2, 3, 4, 5, 6, 7, 8}));
-  ex->add_option("--layer-bits", e->layer_bits, "per-layer bits: a JSON file {layer: bits} or a MixQuant report");
+  ex->add_option("--layer-bits", e->layer_bits, "per-layer bits: a JSON file {layer: bits}, a MixQuant report or an analyze --mixed report (FILE#N picks one)");
   ex->add_option("--granularity", e->granularity, "tensor | channel")->capture_default_str()
       ->check(CLI::IsMember({"tensor", "channel"}));
   ex->add_option("--scheme", e->scheme, "sym | asym")->capture_default_str()->check(CLI::IsMember({"sym", "asym"}));

@@ -128,3 +128,18 @@ test('bad input: the model is never overwritten, bad options and files are named
   assert.equal(r.status, 3);
   assert.match(r.stderr, /absent\.onnx/);
 });
+
+test('a mixed-precision allocation from analyze --mixed exports as a QDQ model with those bits', async (t) => {
+  const model = realModels().find((m) => m.endsWith('/digits_cnn.onnx'));
+  if (!model) return t.skip('digits_cnn is not available');
+  const a = join(tmp, 'analysis.json');
+  writeFileSync(a, execFileSync(cli, ['analyze', model, '--mixed', '--samples', '4', '--quiet', '--json']));
+  const front = JSON.parse(readFileSync(a, 'utf8')).mixed_precision.front;
+  const pick = Math.min(5, front.length - 1);
+  const out = join(tmp, 'mixed.qdq.onnx');
+  const rep = cliJson(['export', model, '--out', out, '--format', 'qdq', '--layer-bits', `${a}#${pick}`, '--samples', '4']);
+  for (const l of rep.layers) if (!l.skip) assert.equal(l.bits, front[pick].bits[l.name], `bits of ${l.name}`);
+  const s = await ort.InferenceSession.create(out);
+  const y = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', input([1, 1, 32, 32], 3), [1, 1, 32, 32]) });
+  assert.equal(y[s.outputNames[0]].data.length, 10);
+});
