@@ -130,7 +130,11 @@ int run_analyze(AnalyzeArgs& a) {
   }
   try {
     qp::CalibrationSet cs = make_calibration(m.graph, a.calib);
-    if (!a.labels.empty()) cs.labels = qp::calibration_labels(read_input_file(a.labels), a.labels);
+    if (!a.labels.empty()) {
+      cs.labels = qp::calibration_labels(read_input_file(a.labels), a.labels);
+      // --samples N takes the first N rows of --data: the first N labels go with them.
+      if (cs.labels.size() > cs.samples.size()) cs.labels.resize(cs.samples.size());
+    }
     const bool tty = !a.quiet && isatty(fileno(stderr));
     std::signal(SIGINT, on_sigint);
     const qp::AnalysisCallback progress = [&](const qp::AnalysisProgress& p) {
@@ -158,8 +162,24 @@ int run_analyze(AnalyzeArgs& a) {
     const qp::AnalysisReport rep = an.analyse(opt, throttled);
     if (tty) std::fprintf(stderr, "\n");
     json out = json::parse(qp::analysis_json(rep));
-    if (a.fix && !rep.cancelled) out["fix"] = json::parse(qp::fix_json(qp::analysis_fix(an, opt, rep, fo)));
-    if (a.mixed && !rep.cancelled) out["mixed_precision"] = json::parse(qp::mixed_json(qp::mixed_precision(an, g, opt, mo, throttled)));
+    // Ctrl-C during the fix or the mixed-precision search keeps the analysis already done.
+    std::vector<std::string> stopped;
+    try {
+      if (a.fix && !rep.cancelled && !g_interrupted) out["fix"] = json::parse(qp::fix_json(qp::analysis_fix(an, opt, rep, fo)));
+      if (a.mixed && !rep.cancelled && !g_interrupted) {
+        next = 0;
+        out["mixed_precision"] = json::parse(qp::mixed_json(qp::mixed_precision(an, g, opt, mo, throttled)));
+        if (tty) std::fprintf(stderr, "\n");
+      }
+    } catch (const std::exception&) {
+      if (!g_interrupted) throw;
+      if (tty) std::fprintf(stderr, "\n");
+    }
+    if (g_interrupted && (a.fix || a.mixed)) {
+      if (a.fix && !out.contains("fix")) stopped.push_back("the fix");
+      if (a.mixed && !out.contains("mixed_precision")) stopped.push_back("mixed precision");
+      for (const auto& s : stopped) std::fprintf(stderr, "quantplay: interrupted: %s not run\n", s.c_str());
+    }
     std::signal(SIGINT, SIG_DFL);
     if (a.as_json) {
       std::printf("%s\n", out.dump(2).c_str());

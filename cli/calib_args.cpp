@@ -20,7 +20,7 @@ void add_calib_options(CLI::App* sc, CalibArgs& a) {
   sc->add_option("--mean", a.mean, "random data: normal with this mean (with --std)")->group("Calibration data");
   sc->add_option("--std", a.std, "random data: normal with this standard deviation instead of uniform")
       ->check(CLI::NonNegativeNumber)->group("Calibration data");
-  sc->add_option("--dim", a.dims, "NAME=SIZE for a symbolic input dim (default 1)")->group("Calibration data");
+  sc->add_option("--dim", a.dims, "NAME=SIZE for a symbolic input dim (default 1 for a leading dim, 64 for others)")->group("Calibration data");
   sc->add_option("--resize-shorter", a.resize_shorter, "images: resize the shorter side to this, then centre-crop")
       ->check(CLI::Range(1, 16384))->group("Calibration data");
   sc->add_option("--resize", a.resize, "images: resize to exactly WxH (e.g. 192x48)")->group("Calibration data");

@@ -113,6 +113,8 @@ int run_pass_command(PassArgs& a, bool biascorrect_cmd) {
     }
     po = qp::pipeline_options_from_json(options_json(a));
     if (!a.out.empty()) check_not_model(a.out, a.model);
+    for (int b : parse_bits(a.effect_bits))
+      if (b < 2 || b > 16) throw qp::Error("--effect-bits: " + std::to_string(b) + " is outside 2..16");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "quantplay: %s\n", e.what());
     return kExitUsage;
@@ -135,7 +137,11 @@ int run_pass_command(PassArgs& a, bool biascorrect_cmd) {
       eo.bits = parse_bits(a.effect_bits);
       eo.weights = po.bc.weights;
       if (po.cle.relu6 == qp::Relu6Policy::kReplace) eo.relu6 = po.cle.relu6;
-      if (!a.labels.empty()) eo.labels = read_labels_npy(a.labels);
+      if (!a.labels.empty()) {
+        eo.labels = read_labels_npy(a.labels);
+        // --samples N takes the first N rows of --data: the first N labels go with them.
+        if (eo.labels.size() > cs.samples.size()) eo.labels.resize(cs.samples.size());
+      }
       effect = qp::effect_json(qp::pipeline_effect(m.graph, cs, eo), a.as_json ? 2 : -1);
     }
     if (!a.out.empty()) write_file(a.out, qp::onnx_save(r.graph));
@@ -178,39 +184,51 @@ std::map<std::string, int> layer_bits_object(const json& o, const std::string& p
 // Per-layer bits from a JSON file: {"layer": bits, ...}, {"layer_bits": {...}}, a MixQuant report
 // (`quantplay mixquant --json`; PATH#N picks config N, default 0) or a mixed-precision search (`quantplay analyze
 // --mixed --json`; PATH#N picks front point N).
-std::map<std::string, int> read_layer_bits(const std::string& spec) {
+std::map<std::string, int> read_layer_bits(const std::string& spec, bool* absent_is_float) {
   std::string path = spec;
   size_t pick = 0;
   const size_t hash = spec.find_last_of('#');
   if (hash != std::string::npos) {
     path = spec.substr(0, hash);
-    pick = static_cast<size_t>(std::strtoul(spec.c_str() + hash + 1, nullptr, 10));
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(spec.c_str() + hash + 1, &end, 10);
+    if (hash + 1 == spec.size() || *end != '\0') throw qp::Error("--layer-bits " + spec + ": expected FILE or FILE#N");
+    pick = v;
   }
   const json j = json::parse(qp::read_file_bytes(path), nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw qp::Error(path + ": not a JSON object");
-  if (j.contains("configs")) {
-    const auto& cfgs = j["configs"];
-    if (!cfgs.is_array() || pick >= cfgs.size())
-      throw qp::Error(path + ": the MixQuant report has no config " + std::to_string(pick));
-    const json names = j.contains("layers") ? j["layers"] : j.contains("sweep") ? j["sweep"]["layers"] : json();
-    const auto& bits = cfgs[pick]["bits"];
-    if (!names.is_array() || !bits.is_array() || names.size() != bits.size())
-      throw qp::Error(path + ": the MixQuant report's layers and bits do not line up");
-    std::map<std::string, int> out;
-    for (size_t i = 0; i < bits.size(); ++i)
-      out[names[i].is_string() ? names[i].get<std::string>() : names[i]["name"].get<std::string>()] = bits[i].get<int>();
-    return out;
+  *absent_is_float = false;
+  try {
+    if (j.contains("configs")) {
+      const auto& cfgs = j.at("configs");
+      if (!cfgs.is_array() || pick >= cfgs.size())
+        throw qp::Error(path + ": the MixQuant report has no config " + std::to_string(pick));
+      const json names = j.contains("layers") ? j.at("layers") : j.contains("sweep") ? j.at("sweep").at("layers") : json();
+      const auto& bits = cfgs.at(pick).at("bits");
+      if (!names.is_array() || !bits.is_array() || names.size() != bits.size())
+        throw qp::Error(path + ": the MixQuant report's layers and bits do not line up");
+      std::map<std::string, int> out;
+      for (size_t i = 0; i < bits.size(); ++i)
+        out[names[i].is_string() ? names[i].get<std::string>() : names[i].at("name").get<std::string>()] =
+            bits[i].get<int>();
+      return out;
+    }
+    // `quantplay analyze --mixed --json`: point N of the front (weight bytes falling with N). Layers the front
+    // keeps in float32 are absent from its bits: they stay float.
+    const json* mp = j.contains("mixed_precision") ? &j.at("mixed_precision")
+                     : j.value("kind", "") == "mixed_precision" ? &j : nullptr;
+    if (mp) {
+      const auto& front = mp->at("front");
+      if (!front.is_array() || pick >= front.size())
+        throw qp::Error(path + ": the mixed-precision front has no point " + std::to_string(pick) + " (it has " +
+                        std::to_string(front.is_array() ? front.size() : 0) + ")");
+      *absent_is_float = true;
+      return layer_bits_object(front.at(pick).at("bits"), path);
+    }
+    return layer_bits_object(j.contains("layer_bits") ? j.at("layer_bits") : j, path);
+  } catch (const json::exception& e) {
+    throw qp::Error(path + ": not a layer-bits file (" + e.what() + ")");
   }
-  // `quantplay analyze --mixed --json`: point N of the front (weight bytes falling with N).
-  const json* mp = j.contains("mixed_precision") ? &j["mixed_precision"] : j.value("kind", "") == "mixed_precision" ? &j : nullptr;
-  if (mp) {
-    const auto& front = (*mp)["front"];
-    if (!front.is_array() || pick >= front.size())
-      throw qp::Error(path + ": the mixed-precision front has no point " + std::to_string(pick) + " (it has " +
-                      std::to_string(front.is_array() ? front.size() : 0) + ")");
-    return layer_bits_object(front[pick]["bits"], path);
-  }
-  return layer_bits_object(j.contains("layer_bits") ? j["layer_bits"] : j, path);
 }
 
 }  // namespace
@@ -285,7 +303,11 @@ std::vector<Subcommand> add_transform_commands(CLI::App& app) {
                    try {
                      check_not_model(e->out, e->model);
                      c.default_bits = e->bits;
-                     if (!e->layer_bits.empty()) c.layer_bits = read_layer_bits(e->layer_bits);
+                     if (!e->layer_bits.empty()) {
+                       bool absent_is_float = false;
+                       c.layer_bits = read_layer_bits(e->layer_bits, &absent_is_float);
+                       if (absent_is_float) c.default_bits = 0;
+                     }
                      c.granularity = e->granularity == "channel" ? qp::Granularity::kChannel : qp::Granularity::kTensor;
                      c.scheme = e->scheme == "asym" ? qp::Scheme::kAsymmetric : qp::Scheme::kSymmetric;
                      c.range_mode = e->range_mode == "full" ? qp::RangeMode::kFull : qp::RangeMode::kRestricted;

@@ -379,7 +379,16 @@ std::string analyze(int id, std::string options, std::string calibration, val pr
     const qp::AnalysisOptions o = qp::analysis_options_from_json(options);
     qp::analysis_options_validate(o);
     qp::LayerAnalyzer& an = analyzer_for(m, calibration);
-    m.analysis = an.analyse(o, analysis_progress(progress));
+    try {
+      m.analysis = an.analyse(o, analysis_progress(progress));
+    } catch (...) {
+      // A failed analysis may leave the analyzer half-built: drop it with its data, the next call starts afresh.
+      m.analyzer.reset();
+      m.calib.reset();
+      m.calib_key.clear();
+      m.analysed = false;
+      throw;
+    }
     m.analysis_options = o;
     m.analysed = !m.analysis.cancelled;
     return qp::analysis_json(m.analysis);
@@ -399,7 +408,7 @@ std::string analysis_fix(int id, std::string options) {
 std::string mixed_precision(int id, std::string options, val progress) {
   return guarded([&] {
     Model& m = model(id);
-    if (!m.analyzer) throw qp::Error("run the analysis first (mixed precision uses its data and quantizer)");
+    if (!m.analysed || !m.analyzer) throw qp::Error("run the analysis first (mixed precision uses its data and quantizer)");
     return qp::mixed_json(qp::mixed_precision(*m.analyzer, *m.folded, m.analysis_options, qp::mixed_options_from_json(options),
                                               analysis_progress(progress)));
   });

@@ -21,6 +21,8 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
     report: null, fix: null, mixed: null, options: null,
     error: null,
     progress: 0,
+    progressSeen: 0,  // progress messages received (tests check the bar moves)
+    epoch: -1,        // the worker generation that holds the analyzer
   };
   const form = $('an-form');
   const el = (name) => form.elements[name];
@@ -37,8 +39,11 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
   function sync() {
     const ok = !!as.model && !as.busy && canRun();
     $('an-button').disabled = !ok;
-    $('an-fix').disabled = !ok || !as.report || as.report.data.cancelled;
-    $('an-mixed').disabled = !ok || !as.report;
+    // The analyzer lives in the worker: after a restart (a cancel anywhere) fix and mixed need a new analysis.
+    const stale = !!as.report && as.epoch !== (engine.epoch || 0);
+    $('an-fix').disabled = !ok || !as.report || as.report.data.cancelled || stale;
+    $('an-mixed').disabled = !ok || !as.report || as.report.data.cancelled || stale;
+    $('an-stale').hidden = !stale;
     $('an-cancel').hidden = !as.busy;
     $('an-progress').hidden = !as.busy;
   }
@@ -70,6 +75,7 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
   }
 
   function onProgress(done, total, text) {
+    as.progressSeen++;
     as.progress = total ? done / total : 0;
     $('an-progress-bar').value = as.progress;
     $('an-progress-text').textContent = text || '';
@@ -114,6 +120,7 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
     if (as.model !== model) return;
     as.report = reply.result;
     as.options = job;
+    as.epoch = engine.epoch || 0;
     as.fix = as.mixed = null;
     $('an-fix-box').hidden = true;
     $('an-mixed-box').hidden = true;
@@ -194,7 +201,7 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
     $('an-fix-summary').textContent = `Worst layer: ${f.layer} (its ${f.cause} cause most of its noise). Model SNR ${fmtDb(f.before.snr)} dB; `
       + `with this layer in float32 ${fmtDb(f.ceiling.snr)} dB (the most any fix of it can give).`;
     const body = $('an-fix-table').tBodies[0];
-    body.replaceChildren(...f.trials.map((t, i) => h('tr', { class: i === f.best ? 'eq-links-ok' : '' },
+    body.replaceChildren(...f.trials.map((t) => h('tr', { class: t.method === f.best ? 'eq-links-ok' : '' },
       h('td', { class: 'left' }, t.method), h('td', {}, fmtDb(t.local.snr)), h('td', {}, fmtDb(t.global.snr)))));
     $('an-fix-box').hidden = false;
   }
@@ -247,6 +254,7 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
   return {
     setModel,
     sync,
-    state: () => ({ state: as.state, report: as.report, fix: as.fix, mixed: as.mixed, error: as.error, finished: as.finished }),
+    state: () => ({ state: as.state, report: as.report, fix: as.fix, mixed: as.mixed, error: as.error, finished: as.finished,
+      progressSeen: as.progressSeen }),
   };
 }

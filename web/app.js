@@ -72,6 +72,7 @@ class Engine {
     for (const p of all) p.reject(err);
   }
   restart() {
+    this.epoch = (this.epoch || 0) + 1;  // what a worker held (equalized models, analyzers) is gone with it
     this.worker.terminate();
     this.failAll(new Cancelled());
     this.spawn();
@@ -171,7 +172,7 @@ function eqFields() {
 function anFields() {
   const r = anPanel.state();
   return { analysis: r.report, analysisFix: r.fix, analysisMixed: r.mixed, analysisState: r.state, analysisError: r.error,
-    analysisFinished: r.finished };
+    analysisFinished: r.finished, analysisProgressSeen: r.progressSeen };
 }
 
 // Stopping a run means a fresh worker; analysis that was queued behind the run starts over on it.
@@ -366,7 +367,8 @@ function rerunSweep() {
   // A model being read or parsed sweeps with whatever the controls say once it is ready.
   if (st.phase === 'read' || st.phase === 'open') return settle();
   const my = ++gen;
-  if (engine.busy) engine.restart();
+  // Only the page's own sweep work is superseded; a panel's run, equalization or analysis finishes first.
+  if (['load', 'sweep', 'mixquant'].includes(st.phase)) engine.restart();
   analyse(my);
 }
 

@@ -16,6 +16,7 @@ export function createEqualizePanel({ engine, isCancel, canRun, onChange, onCanc
     report: null,      // the last equalize report
     effect: null,      // the last effect report
     options: null,     // what produced `report`
+    epoch: -1,         // the worker generation that holds the equalized model
     error: null,
     startedAt: 0,
     timer: 0,
@@ -41,7 +42,10 @@ export function createEqualizePanel({ engine, isCancel, canRun, onChange, onCanc
     const m = el('method').value;
     form.classList.toggle('meller', m.startsWith('meller'));
     form.classList.toggle('none', m === 'none');
-    for (const b of document.querySelectorAll('#eq-results [data-export]')) b.disabled = !!es.busy || !es.report;
+    // The equalized model lives in the worker: after a restart (a cancel anywhere) it is gone until Apply again.
+    const stale = !!es.report && es.epoch !== (engine.epoch || 0);
+    for (const b of document.querySelectorAll('#eq-results [data-export]')) b.disabled = !!es.busy || !es.report || stale;
+    $('eq-stale').hidden = !stale;
   }
 
   function setModel(model) {
@@ -76,6 +80,7 @@ export function createEqualizePanel({ engine, isCancel, canRun, onChange, onCanc
       hba: method === 'dfq' && el('hba').checked,
       bias_correction: el('bc').value,
       bits: intField('bits', 2, 8, 'W bits'),
+      granularity: el('granularity').value,
     };
     const calibration = { samples: intField('samples', 1, MAX_SAMPLES, 'Samples'), seed: 1 };
     return { options, calibration };
@@ -122,6 +127,7 @@ export function createEqualizePanel({ engine, isCancel, canRun, onChange, onCanc
     if (es.model !== model) return;
     es.report = reply.report;
     es.options = job;
+    es.epoch = engine.epoch || 0;
     renderReport(reply.report);
   });
 
@@ -147,7 +153,8 @@ export function createEqualizePanel({ engine, isCancel, canRun, onChange, onCanc
       await engine.hold(model);
       const reply = await engine.request({
         type: 'export', which: 'equalized', format,
-        config: { bits: job.options.bits, granularity: 'channel' }, calibration: job.calibration,
+        // The quantizer bias correction targeted, so the corrected biases fit the exported weights.
+        config: { bits: job.options.bits, granularity: job.options.granularity }, calibration: job.calibration,
       });
       if (es.model !== model) return;
       const base = model.name.replace(/\.onnx$/i, '');
@@ -292,9 +299,6 @@ export function createEqualizePanel({ engine, isCancel, canRun, onChange, onCanc
   return {
     setModel,
     sync,
-    get busy() { return !!es.busy; },
-    // The worker was restarted (a cancel here or elsewhere): whatever ran is gone.
-    reset() { if (es.busy) { finishBusy(); setState('cancelled', true); } },
     state: () => ({ state: es.state, report: es.report, effect: es.effect, error: es.error, finished: es.finished }),
   };
 }

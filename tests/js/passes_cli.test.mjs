@@ -138,7 +138,14 @@ test('a mixed-precision allocation from analyze --mixed exports as a QDQ model w
   const pick = Math.min(5, front.length - 1);
   const out = join(tmp, 'mixed.qdq.onnx');
   const rep = cliJson(['export', model, '--out', out, '--format', 'qdq', '--layer-bits', `${a}#${pick}`, '--samples', '4']);
-  for (const l of rep.layers) if (!l.skip) assert.equal(l.bits, front[pick].bits[l.name], `bits of ${l.name}`);
+  assert.ok(Object.values(front[pick].bits).some((b) => b < 8), 'the chosen point lowers some layer below 8 bits');
+  let checked = 0;
+  for (const l of rep.layers) {
+    if (l.skip) continue;
+    assert.equal(l.bits, front[pick].bits[l.name] ?? 0, `bits of ${l.name}`);
+    checked++;
+  }
+  assert.ok(checked > 0);
   const s = await ort.InferenceSession.create(out);
   const y = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', input([1, 1, 32, 32], 3), [1, 1, 32, 32]) });
   assert.equal(y[s.outputNames[0]].data.length, 10);

@@ -13,7 +13,11 @@ using nlohmann::json;
 
 namespace {
 
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+// +inf (an SNR with no noise at all) is the string "inf", as analysis_json.h documents; NaN and -inf are null.
+json num(double v) {
+  if (std::isfinite(v)) return json(v);
+  return v > 0 && std::isinf(v) ? json("inf") : json(nullptr);
+}
 
 json weight_cfg_json(const LayerWeightConfig& c) {
   return json{{"bits", c.bits},

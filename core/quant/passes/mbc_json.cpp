@@ -21,8 +21,8 @@ json nums(const std::vector<double>& v) {
 json pass_report_json(const PassReport& p) {
   json ver = json::array();
   for (const auto& v : p.verification) {
-    json per = json::array();
-    for (const auto& o : v.per_output) per.push_back(json{{"output", o.first}, {"max_rel_dev", num(o.second)}});
+    json per = json::object();
+    for (const auto& o : v.per_output) per[o.first] = num(o.second);
     ver.push_back(json{{"inputs", v.inputs}, {"samples", v.samples}, {"max_rel_dev", num(v.max_rel_dev)},
                        {"max_abs_dev", num(v.max_abs_dev)}, {"per_output", per}});
   }

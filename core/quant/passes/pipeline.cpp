@@ -244,6 +244,10 @@ Measure measure(const Graph& q, const std::map<std::string, FakeQuant>& fq, cons
       }
     }
   }
+  if (!labels.empty() && cls.empty()) throw Error("effect: labels were given but the model has no class-vector output");
+  if (!labels.empty() && static_cast<int64_t>(labels.size()) != m.rows)
+    throw Error("effect: " + std::to_string(labels.size()) + " labels for " + std::to_string(m.rows) +
+                " evaluated rows (give as many samples as labels)");
   double sum = 0;
   int64_t n = 0;
   for (const auto& kv : shift)
