@@ -122,12 +122,7 @@ int run_analyze(AnalyzeArgs& a) {
     return kExitUsage;
   }
   Loaded m;
-  try {
-    m = load(a.model);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "quantplay: %s\n", e.what());
-    return kExitBadModel;
-  }
+  if (!load_or_report(a.model, m)) return kExitBadModel;
   try {
     qp::CalibrationSet cs = make_calibration(m.graph, a.calib);
     if (!a.labels.empty()) {

@@ -94,6 +94,16 @@ std::vector<std::string> read_labels(const std::string& path) {
   return out;
 }
 
+bool load_or_report(const std::string& path, Loaded& out) {
+  try {
+    out = load(path);
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "quantplay: %s\n", e.what());
+    return false;
+  }
+}
+
 void write_file(const std::string& path, const std::string& bytes) {
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) {

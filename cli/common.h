@@ -59,6 +59,8 @@ struct Loaded {
 };
 // Reads and parses a model; external data next to it. Throws qp::Error "cannot load 'PATH': reason".
 Loaded load(const std::string& path);
+// load() for a subcommand: prints the error and returns false (the command then exits with kExitBadModel).
+bool load_or_report(const std::string& path, Loaded& out);
 
 std::vector<int> parse_bits(const std::string& s);                      // "8,4,2"; CLI::ValidationError
 std::vector<double> parse_numbers(const std::string& s, const char* opt);  // "1.5,2"; CLI::ValidationError

@@ -120,12 +120,7 @@ int run_pass_command(PassArgs& a, bool biascorrect_cmd) {
     return kExitUsage;
   }
   Loaded m;
-  try {
-    m = load(a.model);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "quantplay: %s\n", e.what());
-    return kExitBadModel;
-  }
+  if (!load_or_report(a.model, m)) return kExitBadModel;
   try {
     // Always given: the passes that need data use it, and every verification runs on it too.
     const qp::CalibrationSet cs = make_calibration(m.graph, a.calib);
@@ -321,12 +316,7 @@ std::vector<Subcommand> add_transform_commands(CLI::App& app) {
                      return kExitUsage;
                    }
                    Loaded m;
-                   try {
-                     m = load(e->model);
-                   } catch (const std::exception& err) {
-                     std::fprintf(stderr, "quantplay: %s\n", err.what());
-                     return kExitBadModel;
-                   }
+                   if (!load_or_report(e->model, m)) return kExitBadModel;
                    try {
                      qp::export_config_validate(c, m.graph);
                      qp::ExportReport rep;

@@ -390,19 +390,6 @@ void scale_channels(Tensor& w, const std::vector<int32_t>& chan, int64_t div, co
     p[e] = static_cast<float>(static_cast<double>(p[e]) * f[static_cast<size_t>(chan[e] / div)]);
 }
 
-// Per channel max of a captured [N, C, ...] value over everything but axis 1.
-std::vector<double> channel_max(const Value& v, int64_t channels) {
-  std::vector<double> m(static_cast<size_t>(channels), -INFINITY);
-  if (v.dtype != DType::kFloat32 || v.rank() < 2 || v.shape[1] != channels) return {};
-  int64_t inner = 1;
-  for (size_t i = 2; i < v.rank(); ++i) inner *= v.shape[i];
-  const float* p = v.f32();
-  for (int64_t n = 0; n < v.shape[0]; ++n)
-    for (int64_t c = 0; c < channels; ++c)
-      for (int64_t i = 0; i < inner; ++i)
-        m[static_cast<size_t>(c)] = std::max(m[static_cast<size_t>(c)], static_cast<double>(p[(n * channels + c) * inner + i]));
-  return m;
-}
 
 }  // namespace
 
@@ -466,7 +453,7 @@ CleResult cle_equalize(const Graph& g, const CleOptions& opt, const CalibrationS
           if (!l.pub.accepted) continue;
           const int64_t C = f.wcs.at(l.from).out_channels;
           for (size_t c : l.clips) {
-            std::vector<double> m = channel_max(out.at(g.nodes[c].inputs[0]), C);
+            std::vector<double> m = dfq::channel_extreme(out.at(g.nodes[c].inputs[0]), C, true);
             if (m.empty()) continue;
             auto& acc = clip_max[c];
             if (acc.empty()) acc.assign(m.size(), -INFINITY);

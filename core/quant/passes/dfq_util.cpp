@@ -1,7 +1,9 @@
 // Internal helpers of the BN-fold, CLE and HBA passes (see dfq_util.h).
 #include "core/quant/passes/dfq_util.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <exception>
 
 #include "core/ir/error.h"
@@ -222,6 +224,23 @@ CalibrationSet verification_random(const Graph& g, int samples, uint64_t seed) {
       if (!in.shape[i].known() && !in.shape[i].param.empty() && !rc.dims.count(in.shape[i].param))
         rc.dims[in.shape[i].param] = i == 0 ? 1 : 64;
   return calibration_random(g, rc);
+}
+
+std::vector<double> channel_extreme(const Value& v, int64_t channels, bool max) {
+  if (v.dtype != DType::kFloat32 || v.rank() < 2 || v.shape[1] != channels) return {};
+  std::vector<double> m(static_cast<size_t>(channels), max ? -INFINITY : INFINITY);
+  int64_t inner = 1;
+  for (size_t i = 2; i < v.rank(); ++i) inner *= v.shape[i];
+  const float* p = v.f32();
+  for (int64_t n = 0; n < v.shape[0]; ++n)
+    for (int64_t c = 0; c < channels; ++c) {
+      double& e = m[static_cast<size_t>(c)];
+      for (int64_t i = 0; i < inner; ++i) {
+        const double x = p[(n * channels + c) * inner + i];
+        e = max ? std::max(e, x) : std::min(e, x);
+      }
+    }
+  return m;
 }
 
 void verify_into(const Graph& before, const Graph& after, const CalibrationSet* data, PassReport& rep) {

@@ -10,6 +10,7 @@
 
 #include "core/ir/graph.h"
 #include "core/quant/passes/pass.h"
+#include "core/runtime/value.h"
 
 namespace qp {
 namespace dfq {
@@ -59,6 +60,10 @@ CalibrationSet verification_random(const Graph& g, int samples = 2, uint64_t see
 void verify_into(const Graph& before, const Graph& after, const CalibrationSet* data, PassReport& rep);
 
 double now_ms();
+
+// Per channel (axis 1) maximum (or minimum) of a float32 [N, C, ...] value over every other axis; empty when the value
+// is not float32 [N, channels, ...].
+std::vector<double> channel_extreme(const Value& v, int64_t channels, bool max);
 
 }  // namespace dfq
 }  // namespace qp

@@ -20,19 +20,6 @@ size_t node_index(const Graph& g, const std::string& name) {
   throw Error("hba: no node '" + name + "'");
 }
 
-// Per channel (axis 1) minimum of a captured value.
-std::vector<double> channel_min(const Value& v, int64_t channels) {
-  if (v.dtype != DType::kFloat32 || v.rank() < 2 || v.shape[1] != channels) return {};
-  std::vector<double> m(static_cast<size_t>(channels), INFINITY);
-  int64_t inner = 1;
-  for (size_t i = 2; i < v.rank(); ++i) inner *= v.shape[i];
-  const float* p = v.f32();
-  for (int64_t n = 0; n < v.shape[0]; ++n)
-    for (int64_t c = 0; c < channels; ++c)
-      for (int64_t i = 0; i < inner; ++i)
-        m[static_cast<size_t>(c)] = std::min(m[static_cast<size_t>(c)], static_cast<double>(p[(n * channels + c) * inner + i]));
-  return m;
-}
 
 bool has_activation(const std::vector<std::string>& between) {
   for (const auto& b : between)
@@ -88,7 +75,7 @@ HbaResult hba(const Graph& g, const BnStatsMap& bn, const CalibrationSet* data, 
       for (const auto& name : ro.capture) {
         const Value& v = out.at(name);
         if (v.rank() < 2) continue;
-        const std::vector<double> m = channel_min(v, v.shape[1]);
+        const std::vector<double> m = dfq::channel_extreme(v, v.shape[1], false);
         auto& acc = mins[name];
         if (acc.empty()) acc = m;
         else

@@ -4,33 +4,14 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/quant/passes/pass_json.h"
+
 namespace qp {
 
 using nlohmann::json;
 
-namespace {
-
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-json nums(const std::vector<double>& v) {
-  json a = json::array();
-  for (double x : v) a.push_back(num(x));
-  return a;
-}
-
-json pass_report_json(const PassReport& p) {
-  json ver = json::array();
-  for (const auto& v : p.verification) {
-    json per = json::object();
-    for (const auto& o : v.per_output) per[o.first] = num(o.second);
-    ver.push_back(json{{"inputs", v.inputs}, {"samples", v.samples}, {"max_rel_dev", num(v.max_rel_dev)},
-                       {"max_abs_dev", num(v.max_abs_dev)}, {"per_output", per}});
-  }
-  return json{{"pass", p.pass}, {"notes", p.notes}, {"changed_weights", p.changed_weights},
-              {"verification", ver}, {"ms", num(p.ms)}};
-}
-
-}  // namespace
+using pass_json::num;
+using pass_json::nums;
 
 std::string meller_json(const MellerResult& r, bool with_scales, int indent) {
   const MellerOptions& o = r.options;
@@ -60,7 +41,7 @@ std::string meller_json(const MellerResult& r, bool with_scales, int indent) {
                           {"pre_act_limit", o.pre_act_limit},
                           {"reference_compat", o.reference_compat}}},
          {"calib_samples", r.calib_samples},
-         {"report", pass_report_json(r.report)},
+         {"report", pass_json::report(r.report)},
          {"layers", layers}};
   return j.dump(indent);
 }
@@ -88,7 +69,7 @@ std::string bias_correction_json(const BiasCorrectionResult& r, bool with_deltas
          {"sweep_residual", nums(r.sweep_residual)},
          {"cost", json{{"fp_passes", r.fp_passes}, {"q_passes", num(r.q_passes)}, {"q_nodes_run", r.q_nodes_run},
                        {"cached", r.cached}}},
-         {"report", pass_report_json(r.report)},
+         {"report", pass_json::report(r.report)},
          {"layers", layers}};
   return j.dump(indent);
 }

@@ -5,38 +5,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/quant/passes/pass_json.h"
+
 namespace qp {
 
 namespace {
 
 using nlohmann::json;
 
-// Non-finite numbers become null (JSON has no inf/NaN).
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-json nums(const std::vector<double>& v) {
-  json a = json::array();
-  for (double x : v) a.push_back(num(x));
-  return a;
-}
-
-json verification_json(const Verification& v) {
-  json per = json::object();
-  for (const auto& p : v.per_output) per[p.first] = num(p.second);
-  return json{{"inputs", v.inputs}, {"samples", v.samples}, {"max_rel_dev", num(v.max_rel_dev)},
-              {"max_abs_dev", num(v.max_abs_dev)}, {"per_output", per}};
-}
-
-json verifications(const std::vector<Verification>& vs) {
-  json a = json::array();
-  for (const auto& v : vs) a.push_back(verification_json(v));
-  return a;
-}
-
-json report_json(const PassReport& r) {
-  return json{{"pass", r.pass}, {"notes", r.notes}, {"changed_weights", r.changed_weights},
-              {"verification", verifications(r.verification)}, {"ms", num(r.ms)}};
-}
+using pass_json::num;
+using pass_json::nums;
+using pass_json::verifications;
 
 json bn_stats_json(const BnStatsMap& m) {
   json o = json::object();
@@ -58,7 +37,7 @@ json pairs_json(const std::vector<std::pair<std::string, std::string>>& v, const
 }  // namespace
 
 std::string bn_fold_json(const BnFoldResult& r, int indent) {
-  json o{{"schema", "quantplay/1"}, {"kind", "bn_fold"}, {"report", report_json(r.report)},
+  json o{{"schema", "quantplay/1"}, {"kind", "bn_fold"}, {"report", pass_json::report(r.report)},
          {"folded", pairs_json(r.folded, "node", "into")}, {"refused", pairs_json(r.refused, "node", "reason")},
          {"bn_stats", bn_stats_json(r.bn_stats)}};
   return o.dump(indent);
@@ -76,7 +55,7 @@ std::string cle_json(const CleResult& r, int indent) {
     sets.push_back(json{{"link", link_json(s.link)}, {"scale", sc}, {"out_ranges_before", rb},
                         {"out_ranges_after", ra}, {"bounded_channels", s.bounded_channels}});
   }
-  json o{{"schema", "quantplay/1"}, {"kind", "cle"}, {"report", report_json(r.report)}, {"links", links},
+  json o{{"schema", "quantplay/1"}, {"kind", "cle"}, {"report", pass_json::report(r.report)}, {"links", links},
          {"sets", sets}, {"sweeps", r.sweeps}, {"last_max_log_scale", num(r.last_max_log_scale)},
          {"relu6_replaced", r.relu6_replaced}, {"relu6_deviation", verifications(r.relu6_deviation)},
          {"equalization_only", verifications(r.equalization_only)}, {"bn_stats", bn_stats_json(r.bn_stats)}};
@@ -90,7 +69,7 @@ std::string hba_json(const HbaResult& r, int indent) {
                          {"reason", l.reason}, {"absorbed", nums(l.absorbed)}, {"absorbed_max", num(l.absorbed_max)},
                          {"absorbed_sum", num(l.absorbed_sum)}, {"channels_absorbed", l.channels_absorbed},
                          {"max_abs_dev", num(l.max_abs_dev)}, {"max_rel_dev", num(l.max_rel_dev)}});
-  json o{{"schema", "quantplay/1"}, {"kind", "hba"}, {"report", report_json(r.report)}, {"links", links},
+  json o{{"schema", "quantplay/1"}, {"kind", "hba"}, {"report", pass_json::report(r.report)}, {"links", links},
          {"bn_stats", bn_stats_json(r.bn_stats)}};
   return o.dump(indent);
 }

@@ -11,6 +11,7 @@
 #include "core/quant/export.h"
 #include "core/quant/passes/dfq_util.h"
 #include "core/quant/passes/mbc_json.h"
+#include "core/quant/passes/pass_json.h"
 #include "core/quant/passes/passes_json.h"
 #include "core/runtime/executor.h"
 
@@ -21,7 +22,7 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+using pass_json::num;
 
 const CalibrationSet& need_data(const CalibrationSet* data, const char* step) {
   if (!data || data->samples.empty())
@@ -154,15 +155,10 @@ PipelineOptions pipeline_options_from_json(const std::string& text) {
 std::string pipeline_json(const PipelineResult& r, int indent) {
   json steps = json::array();
   for (const auto& s : r.step_json) steps.push_back(json::parse(s));
-  json per = json::object();
-  for (const auto& p : r.verification.per_output) per[p.first] = num(p.second);
   const json j{{"schema", "quantplay/1"},
                {"kind", "equalize"},
                {"steps", steps},
-               {"verification",
-                {{"inputs", r.verification.inputs}, {"samples", r.verification.samples},
-                 {"max_rel_dev", num(r.verification.max_rel_dev)}, {"max_abs_dev", num(r.verification.max_abs_dev)},
-                 {"per_output", per}}},
+               {"verification", pass_json::verification(r.verification)},
                {"ms", num(r.ms)}};
   return j.dump(indent);
 }

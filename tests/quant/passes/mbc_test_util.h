@@ -10,47 +10,22 @@
 #include "core/ir/npy.h"
 #include "core/onnx/loader.h"
 #include "core/quant/calib.h"
+#include "tests/quant/passes/pass_graphs.h"
 #include "tests/support/test_data.h"
 
 namespace mbc_test {
 
 using namespace qp;
 
+// The small-graph builders of pass_graphs.h, under the names these tests use.
+using qp_pass_test::attr_i;
+using qp_pass_test::attr_ints;
 inline Node node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
                  std::vector<Attribute> attrs = {}) {
-  Node n;
-  n.name = name;
-  n.op_type = op;
-  n.op = op_from_name("", op);
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.attrs = std::move(attrs);
-  return n;
+  return qp_pass_test::make_node(name, op, std::move(in), std::move(out), std::move(attrs));
 }
-
-inline Attribute attr_i(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::kInt;
-  a.i = v;
-  return a;
-}
-
-inline Attribute attr_ints(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-
 inline Tensor tensor(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& v) {
-  Tensor t;
-  t.name = name;
-  t.dtype = t.stored_dtype = DType::kFloat32;
-  t.dims = std::move(dims);
-  t.data.assign(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-  return t;
+  return qp_pass_test::f32_tensor(name, std::move(dims), v);
 }
 
 // Seeded normal weights; channel c of the output axis 0 scaled by spread[c % spread.size()]. Box-Muller over
