@@ -23,6 +23,9 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
     progress: 0,
     progressSeen: 0,  // progress messages received (tests check the bar moves)
     epoch: -1,        // the worker generation that holds the analyzer
+    selected: null,   // layer name shown in the layer box
+    overrides: {},    // what-ifs: layer -> override (analysis options' "overrides")
+    baseline: null,   // the analysis without what-ifs, for the comparison line
   };
   const form = $('an-form');
   const el = (name) => form.elements[name];
@@ -44,6 +47,7 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
     $('an-fix').disabled = !ok || !as.report || as.report.data.cancelled || stale;
     $('an-mixed').disabled = !ok || !as.report || as.report.data.cancelled || stale;
     $('an-stale').hidden = !stale;
+    for (const id of ['an-whatif-fp32', 'an-whatif-w', 'an-whatif-clear']) $(id).disabled = !ok || !as.report || stale;
     $('an-cancel').hidden = !as.busy;
     $('an-progress').hidden = !as.busy;
   }
@@ -51,8 +55,10 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
   function setModel(model) {
     if (as.busy) as.busy = null;
     as.model = model;
-    as.report = as.fix = as.mixed = as.options = as.error = null;
+    as.report = as.fix = as.mixed = as.options = as.error = as.baseline = as.selected = null;
+    as.overrides = {};
     $('an-results').hidden = true;
+    $('an-layer').hidden = true;
     $('an-error').hidden = true;
     $('an-meta').textContent = '';
     setState('idle');
@@ -88,7 +94,7 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
     as.error = null;
     let job;
     try {
-      job = kind === 'analyze' ? readOptions() : as.options;
+      job = kind === 'analyze' || !as.options ? readOptions() : as.options;
     } catch (err) {
       showError(err.message, true);
       return;
@@ -115,12 +121,28 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
     }
   }
 
-  const analyse = () => work('analyze', async (job, model) => {
-    const reply = await engine.request({ type: 'analyze', options: job.options, calibration: job.calibration }, onProgress);
+  const analyse = () => {
+    as.overrides = {};
+    return run('analyze');
+  };
+
+  // A what-if re-runs the analysis with overrides: the worker's analyzer re-evaluates only the layers they change.
+  function whatIf(override) {
+    if (!as.report || !as.selected) return;
+    if (override) as.overrides = { ...as.overrides, [as.selected]: override };
+    else as.overrides = {};
+    return run('whatif');
+  }
+
+  const run = (kind) => work(kind, async (job, model) => {
+    const options = { ...job.options, overrides: as.overrides };
+    const reply = await engine.request({ type: 'analyze', options, calibration: job.calibration }, onProgress);
     if (as.model !== model) return;
+    if (kind === 'analyze' || !as.baseline) as.baseline = reply.result;
     as.report = reply.result;
     as.options = job;
     as.epoch = engine.epoch || 0;
+    renderWhatIf();
     as.fix = as.mixed = null;
     $('an-fix-box').hidden = true;
     $('an-mixed-box').hidden = true;
@@ -173,7 +195,11 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
           { type: 'line', label: '10 dB', data: idx.map(() => 10), borderColor: COLORS.line, borderDash: [5, 4], pointRadius: 0, borderWidth: 1.5 },
         ],
       },
-      options: { plugins: { tooltip: { callbacks: { title: tooltipTitle } } }, scales: { x: { ticks: { maxRotation: 60, autoSkip: true } }, y: { title: { display: true, text: 'output SNR (dB)' } } } },
+      options: {
+        plugins: { tooltip: { callbacks: { title: tooltipTitle } } },
+        scales: { x: { ticks: { maxRotation: 60, autoSkip: true } }, y: { title: { display: true, text: 'output SNR (dB)' } } },
+        onClick: (e, items) => { if (items.length) selectLayer(names[items[0].index]); },
+      },
     });
     chart('an-share', {
       type: 'bar',
@@ -195,6 +221,31 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
     });
     $('an-results').hidden = false;
     $('an-meta').textContent = `Done in ${fmtMs(r.cost.elapsed_ms)}`;
+  }
+
+  function selectLayer(name) {
+    as.selected = name;
+    const L = as.report.layers;
+    const i = L.name.indexOf(name);
+    if (i < 0) { $('an-layer').hidden = true; return; }
+    $('an-layer-name').textContent = `${name} (${L.op[i]})`;
+    const range = L.act_range[i] ? `[${fmtNum(L.act_range[i][0])}, ${fmtNum(L.act_range[i][1])}]` : '—';
+    $('an-layer-facts').textContent = `Output SNR with only this layer quantized: weights ${fmtDb(L.snr_w[i])} dB, `
+      + `activations ${fmtDb(L.snr_a[i])} dB, both ${fmtDb(L.snr_wa[i])} dB; share of the noise ${fmtNum(L.share[i])}; `
+      + `local SQNR ${fmtDb(L.local_sqnr[i])} dB, gain ${fmtDb(L.gain[i])} dB; cumulative ${fmtDb(L.cumulative_snr[i])} dB. `
+      + `Weights ${L.weight_config[i] || '—'}; activation ${L.act_point[i]} ${L.act_config[i] || ''} range ${range}.`
+      + (L.flags[i].length ? ` Flags: ${L.flags[i].join(', ')}.` : '') + (L.skipped[i] ? ` Skipped: ${L.skipped[i]}.` : '');
+    $('an-layer').hidden = false;
+    onChange();
+  }
+
+  function renderWhatIf() {
+    const n = Object.keys(as.overrides).length;
+    $('an-whatif').textContent = n && as.baseline
+      ? `${n} what-if${n > 1 ? 's' : ''} (${Object.keys(as.overrides).join(', ')}): everything quantized ${fmtDb(as.report.summary.snr_all)} dB `
+        + `against ${fmtDb(as.baseline.summary.snr_all)} dB without.`
+      : '';
+    if (as.selected) selectLayer(as.selected);
   }
 
   function renderFix(f) {
@@ -243,6 +294,12 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
 
   form.addEventListener('submit', (e) => { e.preventDefault(); analyse(); });
   $('an-fix').addEventListener('click', fix);
+  $('an-whatif-fp32').addEventListener('click', () => whatIf({ fp32: true }));
+  $('an-whatif-w').addEventListener('click', () => {
+    const bits = Math.min(16, (as.options ? as.options.options.weight.bits : 8) + 2);
+    whatIf({ weight: { bits } });
+  });
+  $('an-whatif-clear').addEventListener('click', () => whatIf(null));
   $('an-mixed').addEventListener('click', mixed);
   $('an-cancel').addEventListener('click', () => { if (as.busy) onCancel(); });
   $('an-error-dismiss').addEventListener('click', () => { $('an-error').hidden = true; });
@@ -255,6 +312,6 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
     setModel,
     sync,
     state: () => ({ state: as.state, report: as.report, fix: as.fix, mixed: as.mixed, error: as.error, finished: as.finished,
-      progressSeen: as.progressSeen }),
+      progressSeen: as.progressSeen, baseline: as.baseline, overrides: as.overrides, selected: as.selected }),
   };
 }

@@ -172,7 +172,8 @@ function eqFields() {
 function anFields() {
   const r = anPanel.state();
   return { analysis: r.report, analysisFix: r.fix, analysisMixed: r.mixed, analysisState: r.state, analysisError: r.error,
-    analysisFinished: r.finished, analysisProgressSeen: r.progressSeen };
+    analysisFinished: r.finished, analysisProgressSeen: r.progressSeen, analysisBaseline: r.baseline,
+    analysisOverrides: r.overrides, analysisSelected: r.selected };
 }
 
 // Stopping a run means a fresh worker; analysis that was queued behind the run starts over on it.

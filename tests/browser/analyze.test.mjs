@@ -60,6 +60,31 @@ test('the Analysis panel analyses, cancels, fixes and searches mixed precision',
     await page.screenshot({ path: join(shots, 'analysis-cls.png'), fullPage: true });
   });
 
+  await step('clicking a layer shows it; a what-if keeps it in float32 and matches the wasm API', async () => {
+    await page.locator('#an-snr').scrollIntoViewIfNeeded();
+    const pt = await page.evaluate(() => {
+      const c = globalThis.Chart.getChart(document.getElementById('an-snr'));
+      const el = c.getDatasetMeta(2).data[0];
+      const r = c.canvas.getBoundingClientRect();
+      return { x: r.left + el.x, y: r.top + (el.y + el.base) / 2 };
+    });
+    await page.mouse.click(pt.x, pt.y);
+    const first = (await anState(page)).analysis.layers.name[0];
+    assert.equal((await anState(page)).analysisSelected, first);
+    assert.ok(await page.locator('#an-layer').isVisible());
+    assert.ok((await page.locator('#an-layer-name').textContent()).startsWith(first));
+    const s = await clickAndWait(page, '#an-whatif-fp32');
+    assert.equal(s.analysisState, 'done', s.analysisError);
+    assert.deepEqual(Object.keys(s.analysisOverrides), [first]);
+    assert.equal(s.analysis.layers.skipped[0], 'kept in float32');
+    const qp = await nodeEngine();
+    const id = qp.load(await readFile(join(assets, CLS)), { name: CLS });
+    const ref = qp.analyze(id, { weight: { bits: 8, granularity: 'channel', range: 'minmax' }, act: { bits: 8, range: 'minmax' },
+      overrides: { [first]: { fp32: true } } }, { samples: 2, seed: 1 });
+    assert.equal(s.analysis.summary.snr_all, ref.summary.snr_all);
+    assert.match(await page.locator('#an-whatif').textContent(), /what-if/);
+  });
+
   await step('Cancel stops a long analysis and the panel works again', async () => {
     await page.fill('#an-samples', '256');
     const before = (await anState(page)).analysisFinished;
