@@ -108,34 +108,19 @@ const st = {
 let gen = 0;          // bumped whenever new work supersedes old; stale replies compare against it
 let plotted = [];     // SQNR dataset index -> layer index
 
-// Runs share the one worker: not while a model is read, parsed or re-loaded into it (the run would load it again).
-const runPanel = createRunPanel({
-  engine,
-  isCancel: (err) => err instanceof Cancelled,
-  canRun: () => !['read', 'open', 'load'].includes(st.phase),
-  onChange: () => settle(),
-  onCancel: cancelRun,
-});
-
-// The Equalize panel shares the worker the same way; its downloads are files made in the worker.
-const eqPanel = createEqualizePanel({
+// The panels share the one worker: none runs while a model is read, parsed or re-loaded into it (the work would load
+// it again); a cancel in any of them restarts the worker; downloads are files made in the worker.
+const panelHooks = {
   engine,
   isCancel: (err) => err instanceof Cancelled,
   canRun: () => !['read', 'open', 'load'].includes(st.phase),
   onChange: () => settle(),
   onCancel: cancelRun,
   download: (name, type, data) => download(name, type, data),
-});
-
-// The Analysis panel: the same worker, progress through the worker's progress messages.
-const anPanel = createAnalyzePanel({
-  engine,
-  isCancel: (err) => err instanceof Cancelled,
-  canRun: () => !['read', 'open', 'load'].includes(st.phase),
-  onChange: () => settle(),
-  onCancel: cancelRun,
-  download: (name, type, data) => download(name, type, data),
-});
+};
+const runPanel = createRunPanel(panelHooks);
+const eqPanel = createEqualizePanel(panelHooks);
+const anPanel = createAnalyzePanel(panelHooks);
 
 function settle() {
   document.body.dataset.state = st.error ? 'error' : st.phase !== 'idle' || !st.sweep ? 'loading' : 'ready';

@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLS, assets, nodeEngine, openBrowser, readyWith, requireDist, shots, startServer, stepper } from './harness.mjs';
+import { clickAndWait as waitedClick, CLS, assets, nodeEngine, openBrowser, readyWith, requireDist, shots, startServer, stepper } from './harness.mjs';
 
 const AN_WAIT = { timeout: 180_000 };
 
@@ -19,12 +19,7 @@ after(async () => {
 
 const anState = (page) => page.evaluate(() => ({ state: document.body.dataset.analysis, ...window.quantplayState }));
 
-async function clickAndWait(page, selector) {
-  const before = (await anState(page)).analysisFinished;
-  await page.locator(selector).click();
-  await page.waitForFunction((n) => window.quantplayState.analysisFinished > n, before, AN_WAIT);
-  return anState(page);
-}
+const clickAndWait = (page, selector) => waitedClick(page, selector, 'analysisFinished', AN_WAIT);
 
 test('the Analysis panel analyses, cancels, fixes and searches mixed precision', { timeout: 600_000 }, async (t) => {
   await requireDist();

@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLS, WAIT, assets, nodeEngine, openBrowser, readyWith, requireDist, shots, startServer, stepper } from './harness.mjs';
+import { clickAndWait as waitedClick, CLS, WAIT, assets, nodeEngine, openBrowser, readyWith, requireDist, shots, startServer, stepper } from './harness.mjs';
 
 const EQ_WAIT = { timeout: 120_000 };
 
@@ -17,14 +17,8 @@ after(async () => {
   if (server) await server.stop();
 });
 
-const eqState = (page) => page.evaluate(() => ({ state: document.body.dataset.eq, ...window.quantplayState }));
 
-async function clickAndWait(page, selector) {
-  const before = (await eqState(page)).eqFinished;
-  await page.locator(selector).click();
-  await page.waitForFunction((n) => window.quantplayState.eqFinished > n, before, EQ_WAIT);
-  return eqState(page);
-}
+const clickAndWait = (page, selector) => waitedClick(page, selector, 'eqFinished', EQ_WAIT);
 
 test('the Equalize panel folds BN, equalizes, compares methods and exports a QDQ model', { timeout: 400_000 }, async (t) => {
   await requireDist();

@@ -136,3 +136,12 @@ export function stepper(t) {
     }
   });
 }
+
+// Clicks `selector` and waits until window.quantplayState[counter] (a panel's count of finished attempts) moves;
+// returns the page state.
+export async function clickAndWait(page, selector, counter, wait = { timeout: 180_000 }) {
+  const before = await page.evaluate((c) => window.quantplayState[c], counter);
+  await page.locator(selector).click();
+  await page.waitForFunction(({ c, n }) => window.quantplayState[c] > n, { c: counter, n: before }, wait);
+  return page.evaluate(() => ({ ...window.quantplayState }));
+}
