@@ -2,11 +2,22 @@
 #include "core/quant/calib_json.h"
 
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "core/ir/error.h"
 
 namespace qp {
+
+namespace {
+
+std::string short_num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+}  // namespace
 
 RandomCalibration random_calibration_from_json(const std::string& text) {
   using nlohmann::json;
@@ -16,8 +27,7 @@ RandomCalibration random_calibration_from_json(const std::string& text) {
   auto number = [&](const char* k, double lo, double hi, double dflt) {
     if (!j.contains(k)) return dflt;
     if (!j[k].is_number() || !std::isfinite(j[k].get<double>()) || j[k].get<double>() < lo || j[k].get<double>() > hi)
-      throw Error(std::string("calibration.") + k + ": expected a number in [" + std::to_string(lo) + ", " +
-                  std::to_string(hi) + "]");
+      throw Error(std::string("calibration.") + k + ": expected a number in [" + short_num(lo) + ", " + short_num(hi) + "]");
     return j[k].get<double>();
   };
   for (auto it = j.begin(); it != j.end(); ++it)

@@ -67,3 +67,25 @@ test('CLI usage errors exit 2 and name the option', () => {
   assert.equal(r.status, 3);
   assert.match(r.stderr, /cannot open .*does-not-exist\.onnx': No such file or directory/);
 });
+
+test('the passes, export and analysis APIs answer bad options with messages naming the field; wasm stays usable', () => {
+  const model = realModels().find((m) => m.endsWith('/ch_ppocr_mobile_v2.0_cls_infer.onnx'));
+  const id = qp.load(readFileSync(model), { name: basename(model) });
+  const cases = [
+    [() => qp.equalize(id, {}, { samples: 0 }), /calibration\.samples: expected a number in \[1, 100000\]/],
+    [() => qp.equalize(id, { equalize: 'magic' }, {}), /options\.equalize: 'magic' is not one of dfq, meller, none/],
+    [() => qp.equalize(id, { foo: 1 }, {}), /options\.foo: unknown option/],
+    [() => qp.equalize(id, {}, { dims: { x: -1 } }), /calibration\.dims\.x/],
+    [() => qp.effect(id, { bits: [1] }, { samples: 1 }), /options\.bits/],
+    [() => qp.exportModel(id, 'qdq', { bits: 99 }, { samples: 1 }), /bits = 99 is outside/],
+    [() => qp.exportModel(id, 'tflite', {}, {}), /export format 'tflite'/],
+    [() => qp.exportModel(id, 'qdq', { layer_bits: { nope: 4 } }, { samples: 1 }), /'nope', which is not a quantizable layer/],
+    [() => qp.analysisFix(id, {}), /run the analysis first/],
+    [() => qp.analyze(id, { weight: { bits: 1 } }, { samples: 1 }), /options\.weight\.bits: 1 is outside 2\.\.16/],
+    [() => qp.analyze(id, { overrides: { nope: { fp32: true } } }, { samples: 1 }), /'nope' is not a quantizable layer/],
+    [() => qp.analyze(id, {}, { samples: 1, dims: { 'p2o.DynamicDimension.1': 100000, 'p2o.DynamicDimension.2': 100000 } }), /out of memory/],
+  ];
+  for (const [f, re] of cases) assert.throws(f, re);
+  assert.equal(qp.inspect(id).model.nodes, 471, 'the instance still answers');
+  qp.unload(id);
+});
