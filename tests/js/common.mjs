@@ -33,3 +33,15 @@ export async function wasm() {
   const { createQuantplay } = await import(wasmApi);
   return createQuantplay();
 }
+
+// mulberry32: a seeded uniform source in [0, 1), so test inputs are the same on every run.
+export function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

