@@ -404,6 +404,14 @@ bool LayerAnalyzer::act_quantizer(size_t layer, const AnalysisOptions& opt, Fake
   return m.act_fq(layer, opt, fq, desc, lo, hi);
 }
 
+const std::vector<float>& LayerAnalyzer::act_values(size_t layer, const AnalysisOptions& opt, RangeStats* stats) {
+  Impl& m = *impl_;
+  if (layer >= m.layers.size()) throw Error("analysis: layer index " + std::to_string(layer) + " out of range");
+  if (!m.cal.done) m.calibrate(opt, {}, Clock::now());
+  if (stats) *stats = m.cal.st[layer];
+  return m.cal.sub[layer];
+}
+
 AnalysisReport LayerAnalyzer::analyse(const AnalysisOptions& opt, const AnalysisCallback& progress) {
   analysis_options_validate(opt);
   Impl& m = *impl_;

@@ -165,6 +165,9 @@ class LayerAnalyzer {
   bool weight_quantizer(size_t layer, const AnalysisOptions& opt, FakeQuant& fq, std::string* desc = nullptr);
   bool act_quantizer(size_t layer, const AnalysisOptions& opt, FakeQuant& fq, std::string* desc = nullptr,
                      double* lo = nullptr, double* hi = nullptr);
+  // The activation calibration of a layer's act point (calibrating first if needed): exact statistics over every
+  // sample and the kept subsample (at most opt.act_subsample values). `stats` may be null.
+  const std::vector<float>& act_values(size_t layer, const AnalysisOptions& opt, RangeStats* stats = nullptr);
 
  private:
   struct Impl;
