@@ -1,9 +1,9 @@
 // The Analysis panel: the layer-wise analysis (ALGORITHMS.md §4) run in the worker with progress and cancel, its
 // four charts (per-layer SNR with the 10 dB line, share of noise, local SQNR vs noise gain, cumulative SNR), the
 // single-layer fix, mixed precision beside MixQuant, and JSON/CSV downloads.
-import { $, h, fmtNum, fmtMs } from './dom.js';
+import { h, fmtNum, fmtMs } from './dom.js';
+import { Chart } from './chart.js';
 
-const Chart = globalThis.Chart;
 const MAX_SAMPLES = 256;
 const COLORS = { w: '#2563eb', a: '#f59e0b', wa: '#7c3aed', line: '#ef4444', ok: '#15803d' };
 
@@ -12,7 +12,7 @@ const dbValue = (v) => (v === 'inf' ? Infinity : v == null ? NaN : v);
 const fmtDb = (v) => { const x = dbValue(v); return x === Infinity ? '∞' : Number.isFinite(x) ? x.toFixed(1) : '—'; };
 
 // engine, isCancel, canRun, onChange, onCancel, download: as the Equalize panel (equalize.js).
-export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCancel, download }) {
+export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange, onCancel, download }) {
   const as = {
     model: null,
     busy: null,       // 'analyze' | 'fix' | 'mixed' | null
@@ -34,7 +34,7 @@ export function createAnalyzePanel({ engine, isCancel, canRun, onChange, onCance
   function setState(state, ended = false) {
     if (ended) as.finished++;
     as.state = state;
-    document.body.dataset.analysis = state;
+    host.dataset.analysis = state;
     sync();
     onChange();
   }

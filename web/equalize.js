@@ -1,13 +1,13 @@
 // The Equalize panel: pass options, the pipeline run in the worker (a new model; the user's stays as it was), the
 // CLE links found and refused, the per-channel weight-range picture of an equalized layer, the effect table of every
 // method, and the downloads (equalized fp32, fake-quant, QDQ, encodings).
-import { $, h, fmtMs, fmtNum, plural } from './dom.js';
+import { h, fmtMs, fmtNum, plural } from './dom.js';
+import { Chart } from './chart.js';
 
-const Chart = globalThis.Chart;
 const MAX_SAMPLES = 256;
 
 // engine, isCancel, canRun, onChange, onCancel: as the Run panel (run.js); download(name, type, data): saves a file.
-export function createEqualizePanel({ engine, isCancel, canRun, onChange, onCancel, download }) {
+export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChange, onCancel, download }) {
   const es = {
     model: null,
     busy: null,        // 'equalize' | 'effect' | 'export' | null
@@ -28,7 +28,7 @@ export function createEqualizePanel({ engine, isCancel, canRun, onChange, onCanc
   function setState(state, ended = false) {
     if (ended) es.finished++;
     es.state = state;
-    document.body.dataset.eq = state;
+    host.dataset.eq = state;
     sync();
     onChange();
   }
@@ -44,7 +44,7 @@ export function createEqualizePanel({ engine, isCancel, canRun, onChange, onCanc
     form.classList.toggle('none', m === 'none');
     // The equalized model lives in the worker: after a restart (a cancel anywhere) it is gone until Apply again.
     const stale = !!es.report && es.epoch !== (engine.epoch || 0);
-    for (const b of document.querySelectorAll('#eq-results [data-export]')) b.disabled = !!es.busy || !es.report || stale;
+    for (const b of $('eq-results').querySelectorAll('[data-export]')) b.disabled = !!es.busy || !es.report || stale;
     $('eq-stale').hidden = !stale;
   }
 
@@ -289,7 +289,7 @@ export function createEqualizePanel({ engine, isCancel, canRun, onChange, onCanc
   $('eq-cancel').addEventListener('click', () => { if (es.busy) onCancel(); });
   $('eq-error-dismiss').addEventListener('click', hideError);
   $('eq-layer').addEventListener('change', drawRanges);
-  for (const b of document.querySelectorAll('#eq-results [data-export]')) b.addEventListener('click', () => exportFile(b.dataset.export));
+  for (const b of $('eq-results').querySelectorAll('[data-export]')) b.addEventListener('click', () => exportFile(b.dataset.export));
   $('eq-report-download').addEventListener('click', () => {
     if (!es.report) return;
     const base = es.model.name.replace(/\.onnx$/i, '');

@@ -1,6 +1,6 @@
 // The Run panel: input source (seeded random or an image with editable preprocessing), labels, running the model
 // in the worker, and the run report (output statistics, top-5, time, memory).
-import { $, h, fmtBytes, fmtInt, fmtMs, fmtNum, fmtShape, plural } from './dom.js';
+import { h, fmtBytes, fmtInt, fmtMs, fmtNum, fmtShape, plural } from './dom.js';
 import {
   PRESETS, ctcDecode, imageInput, parseChannels, parseLabels, parseScale, parseUnsupported, placement, presetForFile,
   rgbaToNchw, symbolicDims,
@@ -12,10 +12,11 @@ const MAP_MIN_SIDE = 8;    // outputs shaped like an image with at least this ma
 const MAP_MAX_SIDE = 4096; // up to this size
 const MAP_MAX_ASPECT = 16; // and not a strip such as a recogniser's [1, T, classes]
 
-// engine: the page's worker bridge; isCancel(err): whether err means the worker was restarted; canRun(): whether
+// $: element lookup by id inside the playground; host: the <quant-playground> element (its data-run attribute
+// mirrors the panel's state); engine: the element's worker bridge; isCancel(err): whether err means the worker was restarted; canRun(): whether
 // the worker may take a run now (not while a new model is being read or parsed); onChange(): the panel's state
 // changed (the page republishes window.quantplayState); onCancel(): the user stopped a run by restarting the worker.
-export function createRunPanel({ engine, isCancel, canRun, onChange, onCancel }) {
+export function createRunPanel({ $, host, engine, isCancel, canRun, onChange, onCancel }) {
   const rs = {
     model: null,         // the page's model object ({name, inspect, …})
     img: null,           // imageInput() of the model, or null
@@ -41,7 +42,7 @@ export function createRunPanel({ engine, isCancel, canRun, onChange, onCancel })
   function setState(state, ended = false) {
     if (ended) rs.finished++;
     rs.state = state;
-    document.body.dataset.run = state;
+    host.dataset.run = state;
     sync();
     onChange();
   }
@@ -584,7 +585,7 @@ export function createRunPanel({ engine, isCancel, canRun, onChange, onCancel })
     onChange();
   });
 
-  document.body.dataset.run = rs.state;
+  host.dataset.run = rs.state;
   sync();
 
   return {

@@ -17,7 +17,7 @@ after(async () => {
   if (server) await server.stop();
 });
 
-const anState = (page) => page.evaluate(() => ({ state: document.body.dataset.analysis, ...window.quantplayState }));
+const anState = (page) => page.evaluate(() => ({ state: document.querySelector('quant-playground').dataset.analysis, ...window.quantplayState }));
 
 const clickAndWait = (page, selector) => waitedClick(page, selector, 'analysisFinished', AN_WAIT);
 
@@ -45,12 +45,12 @@ test('the Analysis panel analyses, cancels, fixes and searches mixed precision',
     assert.deepEqual(s.analysis.layers.snr_wa, ref.layers.snr_wa);
     const plotted = ref.layers.skipped.filter((x) => x == null).length;
     const counts = await page.evaluate(() => ['an-snr', 'an-share', 'an-scatter', 'an-cumulative'].map((id) => {
-      const c = globalThis.Chart.getChart(document.getElementById(id));
+      const c = customElements.get('quant-playground').Chart.getChart(document.querySelector('quant-playground').shadowRoot.getElementById(id));
       return c ? c.data.datasets[0].data.length : -1;
     }));
     assert.deepEqual(counts, [plotted, plotted, plotted, plotted]);
     // The 10 dB line is drawn on the SNR chart.
-    const line = await page.evaluate(() => globalThis.Chart.getChart(document.getElementById('an-snr')).data.datasets[3].data[0]);
+    const line = await page.evaluate(() => customElements.get('quant-playground').Chart.getChart(document.querySelector('quant-playground').shadowRoot.getElementById('an-snr')).data.datasets[3].data[0]);
     assert.equal(line, 10);
     await page.screenshot({ path: join(shots, 'analysis-cls.png'), fullPage: true });
   });
@@ -58,7 +58,7 @@ test('the Analysis panel analyses, cancels, fixes and searches mixed precision',
   await step('clicking a layer shows it; a what-if keeps it in float32 and matches the wasm API', async () => {
     await page.locator('#an-snr').scrollIntoViewIfNeeded();
     const pt = await page.evaluate(() => {
-      const c = globalThis.Chart.getChart(document.getElementById('an-snr'));
+      const c = customElements.get('quant-playground').Chart.getChart(document.querySelector('quant-playground').shadowRoot.getElementById('an-snr'));
       const el = c.getDatasetMeta(2).data[0];
       const r = c.canvas.getBoundingClientRect();
       return { x: r.left + el.x, y: r.top + (el.y + el.base) / 2 };
@@ -84,11 +84,11 @@ test('the Analysis panel analyses, cancels, fixes and searches mixed precision',
     await page.fill('#an-samples', '256');
     const before = (await anState(page)).analysisFinished;
     await page.locator('#an-button').click();
-    await page.waitForFunction(() => document.getElementById('an-progress-bar').value > 0, null, AN_WAIT);
+    await page.waitForFunction(() => document.querySelector('quant-playground').shadowRoot.getElementById('an-progress-bar').value > 0, null, AN_WAIT);
     await page.locator('#an-cancel').click();
     await page.waitForFunction((n) => window.quantplayState.analysisFinished > n, before, AN_WAIT);
     assert.equal((await anState(page)).analysisState, 'cancelled');
-    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, AN_WAIT);
+    await page.waitForFunction(() => document.querySelector('quant-playground').dataset.state === 'ready', null, AN_WAIT);
     // The analyzer went with the old worker: fixing needs a new analysis.
     assert.ok(await page.locator('#an-fix').isDisabled());
     assert.ok(await page.locator('#an-stale').isVisible());
@@ -112,7 +112,7 @@ test('the Analysis panel analyses, cancels, fixes and searches mixed precision',
     const m = s.analysisMixed;
     assert.ok(m.front.length > 2);
     for (let i = 1; i < m.front.length; i++) assert.ok(m.front[i].weight_bytes <= m.front[i - 1].weight_bytes, 'front ordered by size');
-    const sets = await page.evaluate(() => globalThis.Chart.getChart(document.getElementById('an-pareto')).data.datasets.map((d) => d.data.length));
+    const sets = await page.evaluate(() => customElements.get('quant-playground').Chart.getChart(document.querySelector('quant-playground').shadowRoot.getElementById('an-pareto')).data.datasets.map((d) => d.data.length));
     assert.ok(sets[0] > 2 && sets[1] > 0 && sets[2] > 0, `pareto datasets ${sets}`);
   });
 

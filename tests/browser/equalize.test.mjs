@@ -54,7 +54,7 @@ test('the Equalize panel folds BN, equalizes, compares methods and exports a QDQ
     assert.ok(reasons.every((r) => /^refused: \S/.test(r)), 'every refused link says why');
     assert.ok(await page.locator('#eq-layer option').count() >= 2, 'equalized layers to draw');
     const drawn = await page.evaluate(() => {
-      const c = globalThis.Chart.getChart(document.getElementById('eq-chart'));
+      const c = customElements.get('quant-playground').Chart.getChart(document.querySelector('quant-playground').shadowRoot.getElementById('eq-chart'));
       return c ? c.data.datasets.map((d) => d.data.length) : null;
     });
     assert.ok(drawn && drawn.length === 2 && drawn[0] > 1 && drawn[0] === drawn[1], `chart datasets ${drawn}`);

@@ -102,9 +102,9 @@ export async function drop(page, name, bytes, { target = 'dropzone', type = 'app
     for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
     const dt = new DataTransfer();
     dt.items.add(new File([u8], name, { type }));
-    const el = document.getElementById(target);
+    const el = document.querySelector('quant-playground').shadowRoot.getElementById(target);
     for (const t of ['dragenter', 'dragover', 'drop']) {
-      el.dispatchEvent(new DragEvent(t, { bubbles: true, cancelable: true, dataTransfer: dt }));
+      el.dispatchEvent(new DragEvent(t, { bubbles: true, composed: true, cancelable: true, dataTransfer: dt }));
     }
   }, { name, b64: Buffer.from(bytes).toString('base64'), target, type });
 }
@@ -113,11 +113,11 @@ export async function drop(page, name, bytes, { target = 'dropzone', type = 'app
 // ends the wait at once, and its message becomes the failure message.
 export async function readyWith(page, file) {
   await page.waitForFunction((f) => {
-    const state = document.body.dataset.state;
+    const state = document.querySelector('quant-playground').dataset.state;
     return state === 'error' || (state === 'ready' && window.quantplayState?.file === f);
   }, file, WAIT);
   const { state, error } = await page.evaluate(() => ({
-    state: document.body.dataset.state,
+    state: document.querySelector('quant-playground').dataset.state,
     error: window.quantplayState.error,
   }));
   assert.equal(state, 'ready', `the page shows an error instead of ${file}: ${error}`);

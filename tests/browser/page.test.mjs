@@ -17,7 +17,7 @@ after(async () => {
 
 function setQem(page, value) {
   return page.evaluate((v) => {
-    const s = document.getElementById('qem');
+    const s = document.querySelector('quant-playground').shadowRoot.getElementById('qem');
     s.value = String(v);
     s.dispatchEvent(new Event('input', { bubbles: true }));
     s.dispatchEvent(new Event('change', { bubbles: true }));
@@ -88,7 +88,7 @@ test('page: example model, drops, MixQuant slider, errors, no foreign requests',
 
   await step('a bad file shows an error and a later good drop recovers', async () => {
     await drop(page, 'bad.onnx', junk(1000));
-    await page.waitForFunction(() => document.body.dataset.state === 'error', null, WAIT);
+    await page.waitForFunction(() => document.querySelector('quant-playground').dataset.state === 'error', null, WAIT);
     const box = page.locator('#error');
     assert.ok(await box.isVisible(), 'the error box is visible');
     assert.match(await box.innerText(), /not an ONNX model/);

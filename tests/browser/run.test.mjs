@@ -50,8 +50,8 @@ async function blockedOps(bytes, name) {
 }
 
 const runState = (page) => page.evaluate(() => ({
-  state: document.body.dataset.run,
-  page: document.body.dataset.state,
+  state: document.querySelector('quant-playground').dataset.run,
+  page: document.querySelector('quant-playground').dataset.state,
   ...window.quantplayState,
 }));
 
@@ -65,7 +65,7 @@ async function runOnce(page) {
 
 function setField(page, id, value) {
   return page.evaluate(({ id, value }) => {
-    const el = document.getElementById(id);
+    const el = document.querySelector('quant-playground').shadowRoot.getElementById(id);
     el.value = String(value);
     el.dispatchEvent(new Event('input', { bubbles: true }));
     el.dispatchEvent(new Event('change', { bubbles: true }));
@@ -92,9 +92,9 @@ function dropTextImage(page, { text, rotate = false, name, width = 480 }) {
     const blob = await new Promise((ok) => c.toBlob(ok, 'image/png'));
     const dt = new DataTransfer();
     dt.items.add(new File([blob], name, { type: 'image/png' }));
-    const zone = document.getElementById('run-image-zone');
+    const zone = document.querySelector('quant-playground').shadowRoot.getElementById('run-image-zone');
     for (const t of ['dragenter', 'dragover', 'drop']) {
-      zone.dispatchEvent(new DragEvent(t, { bubbles: true, cancelable: true, dataTransfer: dt }));
+      zone.dispatchEvent(new DragEvent(t, { bubbles: true, composed: true, cancelable: true, dataTransfer: dt }));
     }
   }, { text, rotate, name, width });
 }
@@ -127,9 +127,9 @@ async function dropTensorImage(page, t, order, name) {
     const blob = await new Promise((ok) => c.toBlob(ok, 'image/png'));
     const dt = new DataTransfer();
     dt.items.add(new File([blob], name, { type: 'image/png' }));
-    const zone = document.getElementById('run-image-zone');
+    const zone = document.querySelector('quant-playground').shadowRoot.getElementById('run-image-zone');
     for (const ty of ['dragenter', 'dragover', 'drop']) {
-      zone.dispatchEvent(new DragEvent(ty, { bubbles: true, cancelable: true, dataTransfer: dt }));
+      zone.dispatchEvent(new DragEvent(ty, { bubbles: true, composed: true, cancelable: true, dataTransfer: dt }));
     }
   }, { b64: Buffer.from(rgba.buffer).toString('base64'), name, hh, ww });
 }
@@ -212,7 +212,7 @@ test('run panel: random and image inputs, errors, cancel, unsupported ops, no fo
     // Upright text reads as 0°, the same picture turned over as 180°: the channels, scale and layout are right.
     assert.equal(top[0].label, '0°', `upright text: ${JSON.stringify(top)}`);
     await dropTextImage(page, { text: 'Quantplay', name: 'text-turned.png', rotate: true });
-    await page.waitForFunction(() => document.getElementById('run-image-name').textContent.includes('text-turned.png'), null, WAIT);
+    await page.waitForFunction(() => document.querySelector('quant-playground').shadowRoot.getElementById('run-image-name').textContent.includes('text-turned.png'), null, WAIT);
     const down = await runOnce(page);
     assert.equal(down.state, 'done', `run failed: ${down.runError}`);
     assert.equal(down.run.outputs[0].top5[0].label, '180°', `turned text: ${JSON.stringify(down.run.outputs[0].top5)}`);
@@ -260,9 +260,9 @@ test('run panel: random and image inputs, errors, cancel, unsupported ops, no fo
     await readyWith(page, REC);
     assert.equal(await page.locator('#run-preset').inputValue(), 'ppocr-rec');
     await drop(page, 'ppocr_keys_v1.txt', await readFile(join(assets, 'ppocr_keys_v1.txt')), { type: 'text/plain' });
-    await page.waitForFunction(() => /6,623 classes/.test(document.getElementById('run-labels-info').textContent), null, WAIT);
+    await page.waitForFunction(() => /6,623 classes/.test(document.querySelector('quant-playground').shadowRoot.getElementById('run-labels-info').textContent), null, WAIT);
     await dropTextImage(page, { text: 'Quantization 2024', name: 'line.png', width: 760 });
-    await page.waitForFunction(() => document.getElementById('run-image-name').textContent.includes('line.png'), null, WAIT);
+    await page.waitForFunction(() => document.querySelector('quant-playground').shadowRoot.getElementById('run-image-name').textContent.includes('line.png'), null, WAIT);
     await setField(page, 'run-repeat', 1);
     const r = await runOnce(page);
     assert.equal(r.state, 'done', `run failed: ${r.runError}`);
@@ -289,9 +289,9 @@ test('run panel: random and image inputs, errors, cancel, unsupported ops, no fo
     assert.equal(await page.locator('#run-channels').inputValue(), 'BGR');
     const labelsFile = join(sharedModels, 'imagenet', 'imagenet_labels_synset.txt');
     await drop(page, 'imagenet_labels_synset.txt', await readFile(labelsFile), { type: 'text/plain' });
-    await page.waitForFunction(() => /1,000 classes/.test(document.getElementById('run-labels-info').textContent), null, WAIT);
+    await page.waitForFunction(() => /1,000 classes/.test(document.querySelector('quant-playground').shadowRoot.getElementById('run-labels-info').textContent), null, WAIT);
     await dropTensorImage(page, ref.input, 'BGR', 'chelsea.png');
-    await page.waitForFunction(() => document.getElementById('run-image-name').textContent.includes('chelsea.png'), null, WAIT);
+    await page.waitForFunction(() => document.querySelector('quant-playground').shadowRoot.getElementById('run-image-name').textContent.includes('chelsea.png'), null, WAIT);
     // The picture is already 224×224: the preset's 256-then-crop would resample it, a plain resize does not.
     await page.selectOption('#run-fit', 'stretch');
     await setField(page, 'run-repeat', 1);
