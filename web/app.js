@@ -126,8 +126,9 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
     else setTimeout(requestMixquant, 0);  // after the cancelled call's cleanup; re-requests only if out of date
   }
 
-  function showError(message) {
+  function showError(message, title = 'Could not analyse the model') {
     st.error = message;
+    $('error').querySelector('.error-title').textContent = title;
     $('error-message').textContent = message;
     $('error').hidden = false;
     settle();

@@ -132,7 +132,7 @@ export class QuantPlayground extends HTMLElement {
       this.hashListener = () => this.onHash();
       window.addEventListener('hashchange', this.hashListener);
     }
-    if (errors.length) this.api.showError(errors.join('\n'));
+    if (errors.length) this.api.showError(errors.join('\n'), 'Invalid settings');
     const src = (this.isPage && this.hashSrc()) || this.getAttribute('src');
     this.loadedSrc = src;
     if (src) this.api.loadUrl(src);
@@ -231,7 +231,9 @@ export class QuantPlayground extends HTMLElement {
         if (locked) el.title = `fixed by the page (${n}="${this.getSetting(n)}")`;
       }
     }
-    if (bad.length) this.api.showError(`controls="${attr}": unknown setting ${bad.map((b) => `'${b}'`).join(', ')}`);
+    if (bad.length) {
+      this.api.showError(`controls="${attr}": unknown setting ${bad.map((b) => `'${b}'`).join(', ')}`, 'Invalid setting');
+    }
   }
 
   // A control changed: the attribute (element) or the URL hash (page) follows, so the view can be shared.
@@ -269,7 +271,7 @@ export class QuantPlayground extends HTMLElement {
     }
     if (value == null) return;
     const err = this.setSetting(name, value);
-    if (err) this.api.showError(err);
+    if (err) this.api.showError(err, 'Invalid setting');
   }
 
   applyHeight() {
@@ -311,7 +313,7 @@ export class QuantPlayground extends HTMLElement {
       const err = this.setSetting(n, n in given ? given[n] : this.defaults[n]);
       if (err) errors.push(err);
     }
-    if (errors.length) this.api.showError(errors.join('\n'));
+    if (errors.length) this.api.showError(errors.join('\n'), 'Invalid settings');
     const src = this.hashSrc();
     if (src && src !== this.loadedSrc) {
       this.loadedSrc = src;
