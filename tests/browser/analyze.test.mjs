@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clickAndWait as waitedClick, CLS, assets, nodeEngine, openBrowser, readyWith, requireDist, shots, startServer, stepper } from './harness.mjs';
+import { clickAndWait as waitedClick, CLS, DET, assets, drop, nodeEngine, openBrowser, readyWith, requireDist, shots, startServer, stepper } from './harness.mjs';
 
 const AN_WAIT = { timeout: 180_000 };
 
@@ -114,6 +114,31 @@ test('the Analysis panel analyses, cancels, fixes and searches mixed precision',
     for (let i = 1; i < m.front.length; i++) assert.ok(m.front[i].weight_bytes <= m.front[i - 1].weight_bytes, 'front ordered by size');
     const sets = await page.evaluate(() => customElements.get('quant-playground').Chart.getChart(document.querySelector('quant-playground').shadowRoot.getElementById('an-pareto')).data.datasets.map((d) => d.data.length));
     assert.ok(sets[0] > 2 && sets[1] > 0 && sets[2] > 0, `pareto datasets ${sets}`);
+  });
+
+  await step('PP-OCR det: the full analysis with progress, a cancel, and the same numbers as the wasm API', async () => {
+    const bytes = await readFile(join(assets, DET));
+    await drop(page, DET, bytes);
+    await readyWith(page, DET);
+    await page.fill('#an-samples', '64');
+    const before = (await anState(page)).analysisFinished;
+    await page.locator('#an-button').click();
+    await page.waitForFunction(() => document.querySelector('quant-playground').shadowRoot.getElementById('an-progress-bar').value > 0, null, AN_WAIT);
+    await page.locator('#an-cancel').click();
+    await page.waitForFunction((n) => window.quantplayState.analysisFinished > n, before, AN_WAIT);
+    assert.equal((await anState(page)).analysisState, 'cancelled');
+    await page.waitForFunction(() => document.querySelector('quant-playground').dataset.state === 'ready', null, AN_WAIT);
+    await page.fill('#an-samples', '1');
+    const s = await clickAndWait(page, '#an-button');
+    assert.equal(s.analysisState, 'done', s.analysisError);
+    assert.ok(s.analysisProgressSeen > 1, 'progress reached the page');
+    const qp = await nodeEngine();
+    const id = qp.load(bytes, { name: DET });
+    const ref = qp.analyze(id, { weight: { bits: 8, granularity: 'channel', range: 'minmax' }, act: { bits: 8, range: 'minmax' } },
+      { samples: 1, seed: 1 });
+    assert.equal(s.analysis.layers.name.length, ref.layers.name.length);
+    assert.deepEqual(s.analysis.layers.snr_wa, ref.layers.snr_wa);
+    assert.equal(s.analysis.summary.snr_all, ref.summary.snr_all);
   });
 
   await t.test('no foreign requests, console errors or page errors', () => {
