@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,6 +44,9 @@ struct Model {
   std::unique_ptr<qp::Graph> folded;  // the graph analysed: BatchNormalization folded, as deployed
   std::unique_ptr<qp::CalibrationSet> calib;
   std::unique_ptr<qp::LayerAnalyzer> analyzer;
+  // Calibration data handed in by setCalibration (images preprocessed by the page); {"data": "set"} selects it.
+  qp::CalibrationSet user_calib;
+  int user_calib_gen = 0;
   bool analysed = false;
   qp::AnalysisOptions analysis_options;
   qp::AnalysisReport analysis;
@@ -258,13 +262,84 @@ std::string derived_name(const std::string& file, const std::string& suffix) {
   return (dot == std::string::npos ? file : file.substr(0, dot)) + suffix + ".onnx";
 }
 
+// The calibration data a call asks for: {"data": "set"} (what setCalibration stored for the model) or seeded random
+// data (random_calibration_from_json).
+qp::CalibrationSet calibration_for(const Model& m, const std::string& calibration) {
+  const nlohmann::json j = calibration.empty() ? nlohmann::json::object() : nlohmann::json::parse(calibration, nullptr, false);
+  if (j.is_object() && j.contains("data")) {
+    if (j.size() != 1 || j["data"] != "set")
+      throw qp::Error("calibration.data: only \"set\" (the data given to setCalibration) is known, with no other fields");
+    if (m.user_calib.samples.empty()) throw qp::Error("calibration.data is \"set\" but no calibration data was set for this model");
+    return m.user_calib;
+  }
+  return qp::calibration_random(m.graph, qp::random_calibration_from_json(calibration));
+}
+
+// Stores calibration data for model `id`: `samples` is [{sample, name, dtype, shape, ptr, bytes}] (malloc'd data, freed
+// here), one entry per input of each sample; `info` JSON: {source, samples (the count)}. Every input of the model must be given in every
+// sample, with a concrete shape. Returns the number of samples.
+int set_calibration(int id, val samples, std::string info) {
+  std::vector<void*> owned;
+  const int n = samples.isUndefined() || samples.isNull() ? 0 : samples["length"].as<int>();
+  for (int i = 0; i < n; ++i) owned.push_back(reinterpret_cast<void*>(samples[i]["ptr"].as<uintptr_t>()));
+  return guarded([&] {
+    struct Free {
+      std::vector<void*>& p;
+      ~Free() {
+        for (void* q : p) std::free(q);
+      }
+    } free_all{owned};
+    Model& m = model(id);
+    const nlohmann::json o = info.empty() ? nlohmann::json::object() : nlohmann::json::parse(info, nullptr, false);
+    if (!o.is_object()) throw qp::Error("setCalibration: info is not a JSON object");
+    qp::CalibrationSet cs;
+    cs.source = o.value("source", std::string("data set by the page"));
+    const int count = o.value("samples", 0);
+    if (count < 1 || count > 100000) throw qp::Error("setCalibration: expected 1 to 100000 samples, got " + std::to_string(count));
+    cs.samples.resize(static_cast<size_t>(count));
+    for (int i = 0; i < n; ++i) {
+      val e = samples[i];
+      const int k = e["sample"].as<int>();
+      if (k < 0 || k >= count)
+        throw qp::Error("setCalibration: entry " + std::to_string(i) + " has sample index " + std::to_string(k) + " outside 0.." + std::to_string(count - 1));
+      const std::string name = e["name"].as<std::string>();
+      const qp::ValueInfo* vi = nullptr;
+      for (const auto& in : m.graph.inputs)
+        if (in.name == name) vi = &in;
+      if (!vi) throw qp::Error("setCalibration: sample " + std::to_string(k) + ": the model has no input '" + name + "'");
+      std::vector<int64_t> shape;
+      const int rank = e["shape"]["length"].as<int>();
+      for (int d = 0; d < rank; ++d) {
+        const double x = e["shape"][d].as<double>();
+        if (!(x >= 1) || x != std::floor(x) || x > 1e9)
+          throw qp::Error("setCalibration: input '" + name + "' shape[" + std::to_string(d) + "] is not a positive integer");
+        shape.push_back(static_cast<int64_t>(x));
+      }
+      qp::Value v = qp::value_alloc(dtype_from_name(e["dtype"].as<std::string>()), shape);
+      const size_t bytes = e["bytes"].as<size_t>();
+      if (bytes != v.bytes())
+        throw qp::Error("setCalibration: input '" + name + "' has " + std::to_string(bytes) + " bytes of data, expected " +
+                        std::to_string(v.bytes()) + " for " + v.describe());
+      if (bytes) std::memcpy(v.data, owned[static_cast<size_t>(i)], bytes);
+      cs.samples[static_cast<size_t>(k)][name] = v;
+    }
+    for (size_t k = 0; k < cs.samples.size(); ++k)
+      for (const auto& in : m.graph.inputs)
+        if (!cs.samples[k].count(in.name))
+          throw qp::Error("setCalibration: sample " + std::to_string(k) + " lacks the model input '" + in.name + "'");
+    m.user_calib = std::move(cs);
+    ++m.user_calib_gen;
+    return static_cast<int>(m.user_calib.samples.size());
+  });
+}
+
 // Runs the equalization pipeline on model `id` (options: pipeline_options_from_json; calibration:
 // random_calibration_from_json) and registers the result as a new model. Returns {report: JSON, id}.
 val equalize(int id, std::string options, std::string calibration) {
   return guarded([&] {
     Model& m = model(id);
     const qp::PipelineOptions o = qp::pipeline_options_from_json(options);
-    const qp::CalibrationSet cs = qp::calibration_random(m.graph, qp::random_calibration_from_json(calibration));
+    const qp::CalibrationSet cs = calibration_for(m, calibration);
     qp::PipelineResult r = qp::run_pipeline(m.graph, o, &cs);
     val res = val::object();
     res.set("report", qp::pipeline_json(r));
@@ -299,7 +374,7 @@ std::string effect(int id, std::string options, std::string calibration) {
     const qp::PipelineOptions po = qp::pipeline_options_from_json(o.dump());
     eo.weights = po.bc.weights;
     if (po.cle.relu6 == qp::Relu6Policy::kReplace) eo.relu6 = po.cle.relu6;
-    const qp::CalibrationSet cs = qp::calibration_random(m.graph, qp::random_calibration_from_json(calibration));
+    const qp::CalibrationSet cs = calibration_for(m, calibration);
     return qp::effect_json(qp::pipeline_effect(m.graph, cs, eo));
   });
 }
@@ -321,7 +396,7 @@ val export_model(int id, std::string format, std::string config, std::string cal
       } else {
         qp::ActivationRanges ranges;
         if (c.activation_bits > 0) {
-          const qp::CalibrationSet cs = qp::calibration_random(m.graph, qp::random_calibration_from_json(calibration));
+          const qp::CalibrationSet cs = calibration_for(m, calibration);
           ranges = qp::activation_ranges(m.graph, cs, qp::activation_tensors(m.graph, c.layer_bits, c.default_bits), {},
                                          c.activation_bits);
         }
@@ -358,14 +433,16 @@ qp::AnalysisCallback analysis_progress(val cb) {
 }
 
 qp::LayerAnalyzer& analyzer_for(Model& m, const std::string& calibration) {
-  if (!m.analyzer || m.calib_key != calibration) {
+  // Data set by the page is told apart by its generation: a new set means a new analyzer.
+  const std::string key = calibration + "#" + std::to_string(m.user_calib_gen);
+  if (!m.analyzer || m.calib_key != key) {
     m.analyzer.reset();
     m.analysed = false;
     m.calib = std::make_unique<qp::CalibrationSet>(
-        qp::calibration_random(m.graph, qp::random_calibration_from_json(calibration)));
+        calibration_for(m, calibration));
     if (!m.folded) m.folded = std::make_unique<qp::Graph>(qp::bn_fold(m.graph).graph);
     m.analyzer = std::make_unique<qp::LayerAnalyzer>(*m.folded, *m.calib);
-    m.calib_key = calibration;
+    m.calib_key = key;
   }
   return *m.analyzer;
 }
@@ -429,6 +506,7 @@ EMSCRIPTEN_BINDINGS(quantplay) {
   emscripten::function("_effect", &effect);
   emscripten::function("_exportModel", &export_model);
   emscripten::function("_analyze", &analyze);
+  emscripten::function("_setCalibration", &set_calibration);
   emscripten::function("_analysisFix", &analysis_fix);
   emscripten::function("_mixedPrecision", &mixed_precision);
   emscripten::function("_simdTarget", &simd_target);

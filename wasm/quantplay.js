@@ -50,6 +50,20 @@ export async function createQuantplay(moduleOptions = {}) {
       for (const o of r.outputs) outputs[o.name] = { dtype: o.dtype, shape: o.shape, data: o.data };
       return { report: json(r.report), outputs };
     },
+    // Calibration data for model `id` (e.g. images the page decoded and preprocessed): samples is an array of
+    // {inputName: {dtype, shape, data: TypedArray}}, every model input in every sample; info: {source} (for reports).
+    // Calls that take `calibration` use it when given {data: 'set'}. Returns the number of samples.
+    setCalibration(id, samples, info = {}) {
+      const list = [];
+      samples.forEach((s, k) => {
+        for (const [name, t] of Object.entries(s)) {
+          if (!t || !ArrayBuffer.isView(t.data)) throw new Error(`calibration sample ${k}, input '${name}': data must be a typed array`);
+          const u8 = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+          list.push({ sample: k, name, dtype: t.dtype || 'float32', shape: Array.from(t.shape || [t.data.length]), ptr: copyIn(M, u8), bytes: u8.length });
+        }
+      });
+      return M._setCalibration(id, list, JSON.stringify({ ...info, samples: samples.length }));
+    },
     // BN folding, CLE (DFQ or Meller), HBA and bias correction as one pipeline (options as `quantplay equalize`:
     // docs/json-schema.md "equalize"); calibration: {samples, seed, lo, hi, mean, std, dims} (seeded random data).
     // The result is a new model: {report, id}; the model `id` is left as it was.

@@ -12,7 +12,8 @@ const dbValue = (v) => (v === 'inf' ? Infinity : v == null ? NaN : v);
 const fmtDb = (v) => { const x = dbValue(v); return x === Infinity ? '∞' : Number.isFinite(x) ? x.toFixed(1) : '—'; };
 
 // engine, isCancel, canRun, onChange, onCancel, download: as the Equalize panel (equalize.js).
-export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange, onCancel, download }) {
+// imageSamples(files): calibration samples from images, preprocessed as the Run panel would (run.js).
+export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange, onCancel, download, imageSamples }) {
   const as = {
     model: null,
     busy: null,       // 'analyze' | 'fix' | 'mixed' | null
@@ -26,6 +27,8 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
     selected: null,   // layer name shown in the layer box
     overrides: {},    // what-ifs: layer -> override (analysis options' "overrides")
     baseline: null,   // the analysis without what-ifs, for the comparison line
+    images: [],       // calibration images chosen (File objects)
+    sentKey: null,    // what the worker holds as this model's calibration set (images + preprocessing + epoch)
   };
   const form = $('an-form');
   const el = (name) => form.elements[name];
@@ -57,6 +60,8 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
     as.model = model;
     as.report = as.fix = as.mixed = as.options = as.error = as.baseline = as.selected = null;
     as.overrides = {};
+    as.sentKey = null;  // a new model starts without calibration data in the worker
+    showData();
     $('an-results').hidden = true;
     $('an-layer').hidden = true;
     $('an-error').hidden = true;
@@ -71,13 +76,36 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
   }
 
   function readOptions() {
+    const images = el('data').value === 'images';
+    if (images && !as.images.length) throw new Error('choose the calibration images first (Images: Choose…), or use random data');
     return {
       options: {
         weight: { bits: intField('wbits', 2, 16, 'W bits'), granularity: el('wgran').value, range: el('wrange').value },
         act: { bits: intField('abits', 2, 16, 'A bits'), range: el('arange').value },
       },
-      calibration: { samples: intField('samples', 1, MAX_SAMPLES, 'Samples'), seed: 1 },
+      calibration: images ? { data: 'set' } : { samples: intField('samples', 1, MAX_SAMPLES, 'Samples'), seed: 1 },
     };
+  }
+
+  // Images go to the worker once per set, preprocessing and worker: re-sending makes the worker start a new analyzer.
+  async function sendImages(model) {
+    const { samples, settings, describe } = await imageSamples(as.images);
+    const key = JSON.stringify([as.images.map((f) => [f.name, f.size, f.lastModified]), settings, engine.epoch || 0]);
+    if (key === as.sentKey && engine.model === model) return;
+    const names = as.images.map((f) => f.name);
+    const source = `${names.length} image${names.length === 1 ? '' : 's'} (${names.slice(0, 3).join(', ')}`
+      + `${names.length > 3 ? ', …' : ''}; ${describe})`;
+    await engine.hold(model);
+    await engine.request({ type: 'setCalibration', samples, info: { source } }, null,
+      samples.flatMap((smp) => Object.values(smp).map((t) => t.data.buffer)));
+    as.sentKey = key;
+    $('an-data-info').textContent = `Calibration: ${source}.`;
+  }
+
+  function showData() {
+    form.classList.toggle('images', el('data').value === 'images');
+    if (!as.images.length) $('an-data-info').textContent = 'No images chosen: they are preprocessed with the Run panel\'s image settings (size, channels, scale, mean/std, fit).';
+    else if (!as.sentKey) $('an-data-info').textContent = `${as.images.length} image${as.images.length === 1 ? '' : 's'} chosen; preprocessed with the Run panel's image settings when the analysis starts.`;
   }
 
   function onProgress(done, total, text) {
@@ -136,6 +164,7 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
 
   const run = (kind) => work(kind, async (job, model) => {
     const options = { ...job.options, overrides: as.overrides };
+    if (job.calibration.data === 'set') await sendImages(model);
     const reply = await engine.request({ type: 'analyze', options, calibration: job.calibration }, onProgress);
     if (as.model !== model) return;
     if (kind === 'analyze' || !as.baseline) as.baseline = reply.result;
@@ -293,6 +322,15 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
   }
 
   form.addEventListener('submit', (e) => { e.preventDefault(); analyse(); });
+  el('data').addEventListener('change', showData);
+  const imagesInput = $('an-images-input');
+  $('an-images').addEventListener('click', () => imagesInput.click());
+  imagesInput.addEventListener('change', () => {
+    as.images = [...imagesInput.files];
+    imagesInput.value = '';
+    as.sentKey = null;
+    showData();
+  });
   $('an-fix').addEventListener('click', fix);
   $('an-whatif-fp32').addEventListener('click', () => whatIf({ fp32: true }));
   $('an-whatif-w').addEventListener('click', () => {

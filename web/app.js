@@ -76,7 +76,7 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
   };
   const runPanel = createRunPanel(panelHooks);
   const eqPanel = createEqualizePanel(panelHooks);
-  const anPanel = createAnalyzePanel(panelHooks);
+  const anPanel = createAnalyzePanel({ ...panelHooks, imageSamples: (files) => runPanel.imageSamples(files) });
 
   function settle() {
     host.dataset.state = st.error ? 'error' : st.phase !== 'idle' || (wantSweep && !st.sweep) || !st.model ? 'loading' : 'ready';

@@ -508,6 +508,38 @@ export function createRunPanel({ $, host, engine, isCancel, canRun, onChange, on
     onChange();
   }
 
+  // Calibration samples for the Analysis panel: each image preprocessed exactly as a run would take it (this panel's
+  // size, channels, scale, mean/std, fit). Returns {samples: [{input: {dtype, shape, data}}], settings, describe}.
+  async function imageSamples(files) {
+    if (!rs.model) throw new Error('no model loaded');
+    if (!rs.img) throw new Error('the model has no image-like input (float32 NCHW with 1 or 3 channels)');
+    const others = rs.model.inspect.model.inputs.filter((i) => i.name !== rs.img.name);
+    if (others.length) {
+      throw new Error(`image calibration needs the image to be the model's only input (it also takes ${others.map((i) => `'${i.name}'`).join(', ')})`);
+    }
+    const dims = dimValues();
+    const s = prepSettings(dims);
+    const samples = [];
+    for (const file of files) {
+      let bitmap;
+      try {
+        bitmap = await createImageBitmap(file);
+      } catch (err) {
+        throw new Error(`could not decode ${file.name} as an image: ${err && err.message ? err.message : err}`);
+      }
+      const { rgba, dw } = draw(bitmap, s);
+      if (bitmap.close) bitmap.close();
+      const one = rgbaToNchw(rgba, s.h, s.w, { ...s, dw });
+      const data = s.n === 1 ? one : new Float32Array(one.length * s.n);
+      if (s.n > 1) for (let k = 0; k < s.n; k++) data.set(one, k * one.length);
+      samples.push({ [rs.img.name]: { dtype: 'float32', shape: [s.n, s.outChannels, s.h, s.w], data } });
+    }
+    const ch = s.channels === 'L' ? `luminance${s.invert ? ' inverted' : ''}` : `${s.channels}${s.invert ? ' inverted' : ''}`;
+    const describe = `${s.h}×${s.w}, ${ch}, ×${el('scale').value.trim()}, mean ${s.mean.map(fmtNum).join('/')}, `
+      + `std ${s.std.map(fmtNum).join('/')}, ${el('fit').selectedOptions[0].textContent}`;
+    return { samples, settings: JSON.stringify({ dims, s }), describe };
+  }
+
   async function setLabels(file) {
     hideError();
     try {
@@ -591,6 +623,7 @@ export function createRunPanel({ $, host, engine, isCancel, canRun, onChange, on
   return {
     setModel,
     setImage,
+    imageSamples,
     setLabels,
     sync,
     // Called when the worker was restarted under a running run (its promise rejects with the cancel error too).

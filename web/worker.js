@@ -78,6 +78,9 @@ async function handle(msg) {
     case 'effect':
       if (!c.modelId) throw new Error('no model loaded');
       return { type: 'effect', result: qp.effect(c.modelId, msg.options || {}, msg.calibration || {}) };
+    case 'setCalibration':
+      if (!c.modelId) throw new Error('no model loaded');
+      return { type: 'calibration', samples: qp.setCalibration(c.modelId, msg.samples, msg.info || {}) };
     case 'analyze': {
       if (!c.modelId) throw new Error('no model loaded');
       // The analysis reports a fraction; the page's progress bar counts in thousandths.

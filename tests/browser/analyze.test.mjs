@@ -116,6 +116,36 @@ test('the Analysis panel analyses, cancels, fixes and searches mixed precision',
     assert.ok(sets[0] > 2 && sets[1] > 0 && sets[2] > 0, `pareto datasets ${sets}`);
   });
 
+  await step('images as calibration data: preprocessed by the page, analysed in the worker', async () => {
+    await page.selectOption('#an-data', 'images');
+    await page.evaluate(async () => {
+      const root = document.querySelector('quant-playground').shadowRoot;
+      const dt = new DataTransfer();
+      for (const [k, word] of ['quant', 'play', 'int8'].entries()) {
+        const c = new OffscreenCanvas(240, 60);
+        const ctx = c.getContext('2d');
+        ctx.fillStyle = '#fff';
+        ctx.fillRect(0, 0, 240, 60);
+        ctx.fillStyle = '#000';
+        ctx.font = '40px sans-serif';
+        ctx.fillText(word, 10 + 20 * k, 45);
+        dt.items.add(new File([await c.convertToBlob({ type: 'image/png' })], `word${k}.png`, { type: 'image/png' }));
+      }
+      const input = root.getElementById('an-images-input');
+      input.files = dt.files;
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    const s = await clickAndWait(page, '#an-button');
+    assert.equal(s.analysisState, 'done', s.analysisError);
+    assert.equal(s.analysis.data.samples, 3);
+    assert.match(s.analysis.data.source, /^3 images \(word0\.png, word1\.png, word2\.png; 48×192, RGB/);
+    assert.match(await page.locator('#an-data-info').textContent(), /Calibration: 3 images/);
+    // A what-if on image data reuses the worker's analyzer (no new calibration is sent).
+    const random = await page.evaluate(() => window.quantplayState.analysis.summary.snr_all);
+    assert.ok(Number.isFinite(random));
+    await page.selectOption('#an-data', 'random');
+  });
+
   await step('PP-OCR det: the full analysis with progress, a cancel, and the same numbers as the wasm API', async () => {
     const bytes = await readFile(join(assets, DET));
     await drop(page, DET, bytes);
