@@ -28,6 +28,7 @@ struct AnalyzeArgs {
   std::string model, labels, w_granularity = "channel", w_scheme = "sym", w_range = "minmax", a_scheme = "asym",
                      a_range = "minmax", mixed_bits = "8,7,6,5,4,3,2";
   int w_bits = 8, a_bits = 8;
+  int64_t cache_budget_mb = 256;
   bool no_weights = false, no_acts = false, no_variants = false, fix = false, mixed = false, as_json = false,
        quiet = false, no_bn_fold = false;
   std::vector<std::string> overrides, fix_methods;
@@ -39,7 +40,8 @@ std::string options_json(const AnalyzeArgs& a) {
          {"act", {{"bits", a.a_bits}, {"scheme", a.a_scheme}, {"range", a.a_range}}},
          {"quantize_weights", !a.no_weights},
          {"quantize_activations", !a.no_acts},
-         {"variants", !a.no_variants}};
+         {"variants", !a.no_variants},
+         {"cache_budget_bytes", a.cache_budget_mb << 20}};
   json ov = json::object();
   for (const auto& s : a.overrides) {
     // LAYER=fp32 | LAYER=w4 | LAYER=a6 | LAYER=w4,a6
@@ -229,6 +231,9 @@ std::vector<Subcommand> add_analyze_command(CLI::App& app) {
   sc->add_flag("--no-weights", a->no_weights, "leave weights in float (activations only)")->group("Quantizers");
   sc->add_flag("--no-activations", a->no_acts, "leave activations in float (weights only)")->group("Quantizers");
   sc->add_flag("--no-variants", a->no_variants, "one run per layer (weights + activations) instead of three")->group("Quantizers");
+  sc->add_option("--cache-budget", a->cache_budget_mb,
+                 "MiB of fp32 caches kept across samples (saves one pass per sample that fits; 0 = stream every sample)")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 20))->group("Calibration data");
   sc->add_option("--override", a->overrides, "what-if per layer: LAYER=fp32 | LAYER=wBITS | LAYER=aBITS | LAYER=wB,aB")
       ->group("Quantizers");
   sc->add_flag("--no-bn-fold", a->no_bn_fold, "analyse the layers as stored, BatchNormalization unfolded");

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <new>
 #include <set>
@@ -498,13 +499,13 @@ struct Executor::Impl {
     return flops;
   }
 
-  // A graph input fake-quantized in a private copy: the caller's tensor is never changed.
+  // A graph input (or a cached value, run_from) fake-quantized in a private copy: the caller's tensor is never changed.
   Value quantized_input(size_t id, const Value& v, const FakeQuant& fq) {
     Value c = clone_pooled(v);
     try {
       fake_quant_apply(c, fq);
     } catch (const std::exception& e) {
-      rethrow_with_context("cannot fake-quantize input '" + names[id] + "'", e);
+      rethrow_with_context(std::string("cannot fake-quantize ") + (graph_input_index[id] >= 0 ? "input '" : "'") + names[id] + "'", e);
     }
     return c;
   }
@@ -624,8 +625,13 @@ struct Executor::Impl {
     return collect(vals, opt);
   }
 
-  std::vector<int> downstream(const std::set<std::string>& changed, std::vector<bool>& dirty) const {
+  // Nodes to run (in order) for a change of `changed`; `dirty` marks every value that differs from the cache. With
+  // `requant`, a changed output of a node none of whose inputs changed goes into `from_cache` (re-quantized from
+  // the cached value) and the node is not run.
+  std::vector<int> downstream(const std::set<std::string>& changed, std::vector<bool>& dirty, bool requant,
+                              std::vector<bool>* from_cache = nullptr) const {
     dirty.assign(names.size(), false);
+    if (from_cache) from_cache->assign(names.size(), false);
     for (const auto& c : changed) {
       const int id = find_id(c);
       if (id < 0) throw Error("'" + c + "' is not a value of this model");
@@ -633,10 +639,15 @@ struct Executor::Impl {
     }
     std::vector<int> run;
     for (size_t k = 0; k < nodes.size(); ++k) {
-      bool d = false;
-      for (int id : nodes[k].in) d |= id >= 0 && dirty[static_cast<size_t>(id)];
-      for (int id : nodes[k].out) d |= id >= 0 && dirty[static_cast<size_t>(id)];
-      if (!d) continue;
+      bool din = false, dout = false;
+      for (int id : nodes[k].in) din |= id >= 0 && dirty[static_cast<size_t>(id)];
+      for (int id : nodes[k].out) dout |= id >= 0 && dirty[static_cast<size_t>(id)];
+      if (!din && !dout) continue;
+      if (!din && requant) {
+        for (int id : nodes[k].out)
+          if (id >= 0 && dirty[static_cast<size_t>(id)] && from_cache) (*from_cache)[static_cast<size_t>(id)] = true;
+        continue;
+      }
       run.push_back(static_cast<int>(k));
       for (int id : nodes[k].out)
         if (id >= 0) dirty[static_cast<size_t>(id)] = true;
@@ -644,13 +655,33 @@ struct Executor::Impl {
     return run;
   }
 
+  std::set<std::string> downstream_reads(const std::set<std::string>& changed, const RunOptions& opt) const {
+    std::vector<bool> dirty, from_cache;
+    const std::vector<int> todo = downstream(changed, dirty, opt.requant_cached, &from_cache);
+    std::vector<bool> made(names.size(), false);
+    for (int k : todo)
+      for (int id : nodes[static_cast<size_t>(k)].out)
+        if (id >= 0) made[static_cast<size_t>(id)] = true;
+    std::set<std::string> r;
+    auto need = [&](int id) {
+      if (id >= 0 && !made[static_cast<size_t>(id)] && !weight[static_cast<size_t>(id)]) r.insert(names[static_cast<size_t>(id)]);
+    };
+    for (int k : todo)
+      for (int id : nodes[static_cast<size_t>(k)].in) need(id);
+    for (size_t id = 0; id < names.size(); ++id)
+      if (from_cache[id] || (dirty[id] && graph_input_index[id] >= 0)) need(static_cast<int>(id));
+    for (const auto& o : g.outputs) need(find_id(o.name));
+    for (const auto& c : opt.capture) need(find_id(c));
+    return r;
+  }
+
   std::map<std::string, Value> run_from(const std::map<std::string, Value>& cache, const std::set<std::string>& changed,
                                         const RunOptions& opt) {
     check_runnable();
     stats = RunStats{};
     pool->reset_peak();
-    std::vector<bool> dirty;
-    const std::vector<int> todo = downstream(changed, dirty);
+    std::vector<bool> dirty, from_cache;
+    const std::vector<int> todo = downstream(changed, dirty, opt.requant_cached, &from_cache);
     std::vector<Value> vals(names.size());
     std::vector<bool> is_const(names.size(), false);
     for (size_t id = 0; id < names.size(); ++id) {
@@ -659,29 +690,73 @@ struct Executor::Impl {
         is_const[id] = true;
       } else {
         auto it = cache.find(names[id]);
-        if (it != cache.end() && !(dirty[id] && producer[id] >= 0)) vals[id] = it->second;
+        if (it != cache.end() && !(dirty[id] && producer[id] >= 0 && !from_cache[id])) vals[id] = it->second;
       }
     }
+    const bool prune = opt.skip_unchanged;
+    // With skip_unchanged: whether a value may differ from the cache (changed weights and inputs always do).
+    std::vector<bool> live(names.size(), false), is_changed(names.size(), false);
+    for (const auto& c : changed) is_changed[static_cast<size_t>(find_id(c))] = true;
+    auto same_as_cache = [&](size_t id) {
+      auto it = cache.find(names[id]);
+      if (it == cache.end()) return false;
+      const Value &a = vals[id], &b = it->second;
+      return a.dtype == b.dtype && a.shape == b.shape && (a.data == b.data || std::memcmp(a.data, b.data, a.bytes()) == 0);
+    };
+    for (size_t id = 0; id < names.size(); ++id)
+      if (dirty[id] && (producer[id] < 0 || from_cache[id])) live[id] = true;
+    std::map<std::string, Value> res;
     for (size_t id = 0; id < names.size(); ++id) {
-      if (graph_input_index[id] < 0 || !dirty[id]) continue;
-      if (vals[id].dtype == DType::kUndefined) throw Error("the cache has no value for input '" + names[id] + "'");
+      if (!(graph_input_index[id] >= 0 && dirty[id]) && !from_cache[id]) continue;
+      if (vals[id].dtype == DType::kUndefined)
+        throw Error(std::string("the cache has no value for ") + (from_cache[id] ? "'" : "input '") + names[id] + "'");
       auto fq = opt.fake_quant.find(names[id]);
       if (fq != opt.fake_quant.end()) vals[id] = quantized_input(id, vals[id], fq->second);
+      if (from_cache[id]) res[names[id]] = vals[id];
+      if (prune) live[id] = !same_as_cache(id);
     }
-    std::map<std::string, Value> res;
+    // A value a skipped node would have produced: equal to the cached one; from the cache, or recomputed from its
+    // (equally unchanged) inputs when the cache does not hold it.
+    std::function<void(int)> materialize = [&](int id) {
+      if (vals[static_cast<size_t>(id)].dtype != DType::kUndefined) return;
+      auto it = cache.find(names[static_cast<size_t>(id)]);
+      if (it != cache.end()) {
+        vals[static_cast<size_t>(id)] = it->second;
+        return;
+      }
+      const int k = producer[static_cast<size_t>(id)];
+      if (k < 0) throw Error("the cache has no value '" + names[static_cast<size_t>(id)] + "'");
+      for (int in : nodes[static_cast<size_t>(k)].in)
+        if (in >= 0) materialize(in);
+      stats.flops += run_node(static_cast<size_t>(k), vals, is_const, nullptr, opt, 0);
+      ++stats.nodes_run;
+    };
     for (int k : todo) {
-      for (int id : nodes[static_cast<size_t>(k)].in)
+      const NodeRec& r = nodes[static_cast<size_t>(k)];
+      if (prune) {
+        bool any = false;
+        for (int id : r.in) any |= id >= 0 && live[static_cast<size_t>(id)];
+        for (int id : r.out) any |= id >= 0 && is_changed[static_cast<size_t>(id)];
+        if (!any) continue;
+        for (int id : r.in)
+          if (id >= 0 && dirty[static_cast<size_t>(id)]) materialize(id);
+      }
+      for (int id : r.in)
         if (id >= 0 && vals[static_cast<size_t>(id)].dtype == DType::kUndefined)
-          throw Error("cannot recompute " + nodes[static_cast<size_t>(k)].node->describe() + ": the cache has no value '" +
+          throw Error("cannot recompute " + r.node->describe() + ": the cache has no value '" +
                       names[static_cast<size_t>(id)] + "' (run with capture_all first)");
       stats.flops += run_node(static_cast<size_t>(k), vals, is_const, nullptr, opt, 0);
       ++stats.nodes_run;
-      for (int id : nodes[static_cast<size_t>(k)].out)
-        if (id >= 0) res[names[static_cast<size_t>(id)]] = vals[static_cast<size_t>(id)];
+      for (int id : r.out)
+        if (id >= 0) {
+          res[names[static_cast<size_t>(id)]] = vals[static_cast<size_t>(id)];
+          if (prune) live[static_cast<size_t>(id)] = !same_as_cache(static_cast<size_t>(id));
+        }
     }
     auto take = [&](const std::string& n) {
       if (res.count(n)) return;
       const int id = find_id(n);
+      if (id >= 0 && prune) materialize(id);
       if (id < 0 || vals[static_cast<size_t>(id)].dtype == DType::kUndefined)
         throw Error("the cache has no value '" + n + "'");
       res[n] = vals[static_cast<size_t>(id)];
@@ -709,8 +784,11 @@ const RunStats& Executor::last_stats() const { return impl_->stats; }
 std::vector<std::string> Executor::downstream_nodes(const std::set<std::string>& changed) const {
   std::vector<bool> dirty;
   std::vector<std::string> out;
-  for (int k : impl_->downstream(changed, dirty)) out.push_back(impl_->nodes[static_cast<size_t>(k)].node->name);
+  for (int k : impl_->downstream(changed, dirty, false)) out.push_back(impl_->nodes[static_cast<size_t>(k)].node->name);
   return out;
+}
+std::set<std::string> Executor::downstream_reads(const std::set<std::string>& changed, const RunOptions& opt) const {
+  return impl_->downstream_reads(changed, opt);
 }
 
 namespace {

@@ -35,6 +35,16 @@ struct RunOptions {
   std::map<std::string, FakeQuant> fake_quant;   // value or weight name -> quantizer
   bool fuse = true;                              // fuse activations into Conv/Gemm/MatMul where nothing observes
   bool profile = false;                          // time every node (RunStats::node_ms)
+  // run_from only: a changed value the cache holds (unquantized) whose producer has no changed input is read from
+  // the cache and fake-quantized there, instead of running its producer again (same numbers: the producer would
+  // recompute the cached value bit for bit). Saves the producer's flops when only an activation quantizer changed.
+  bool requant_cached = false;
+  // run_from only: a recomputed value that comes out bit for bit equal to the cached one counts as unchanged, so
+  // nodes none of whose inputs changed are not run (a quantizer that leaves a value as it was costs nothing
+  // downstream). Values such a skipped node would have produced are read from the cache, or recomputed when the
+  // cache lacks them and a node that does run needs them. Requires a cache computed by the same kernels unfused
+  // (a capture_all run, or a run with fuse = false); the results are the same as without it.
+  bool skip_unchanged = false;
 };
 
 struct RunStats {
@@ -72,6 +82,10 @@ class Executor {
   const RunStats& last_stats() const;
   // Names of the nodes downstream of `changed` (in run order), as run_from would execute them.
   std::vector<std::string> downstream_nodes(const std::set<std::string>& changed) const;
+  // What run_from(cache, changed, opt) reads from its cache: the inputs of the downstream nodes that they do not
+  // produce themselves, changed values taken from the cache (opt.requant_cached), and the graph outputs and
+  // opt.capture values it does not recompute (weights excluded). A cache holding only these is enough.
+  std::set<std::string> downstream_reads(const std::set<std::string>& changed, const RunOptions& opt = {}) const;
 
  private:
   struct Impl;

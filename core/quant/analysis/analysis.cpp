@@ -1,5 +1,8 @@
-// Layer-wise analysis (ALGORITHMS.md §4.2): samples stream one at a time; per sample one fp32 pass caches every value,
-// then each layer's runs recompute only what lies downstream of its quantizers (Executor::run_from).
+// Layer-wise analysis (ALGORITHMS.md §4.2): samples stream one at a time; per sample one fp32 pass caches the values
+// the layer runs read, then each layer's runs recompute only what lies downstream of its quantizers
+// (Executor::run_from). The fp32 pass that calibrates the activations is that same pass: its caches are kept for
+// the layer runs while they fit AnalysisOptions::cache_budget_bytes (§4.2 calibrates and caches in two passes), and
+// a layer run stops propagating where its quantized values come out equal to the fp32 ones (skip_unchanged).
 #include "core/quant/analysis/analysis.h"
 
 #include <algorithm>
@@ -76,6 +79,7 @@ void analysis_options_validate(const AnalysisOptions& o) {
     if (kv.second.has_act) bits("overrides." + kv.first + ".act.bits", kv.second.act.bits);
   }
   if (o.act_subsample < 1024) throw Error("options.act_subsample: must be at least 1024");
+  if (o.cache_budget_bytes < 0) throw Error("options.cache_budget_bytes: must be at least 0");
   if (!o.quantize_weights && !o.quantize_activations)
     throw Error("options: nothing to analyse (weights and activations both left in float32)");
 }
@@ -137,10 +141,18 @@ struct LayerAnalyzer::Impl {
   // Per-layer results by configuration key.
   struct Cached {
     NoiseStat w, a, wa;
-    double local_noise = 0, agree = 0, cost = 0;
+    double local_noise = 0, agree = 0, cost = 0, cost_per_sample = 0;
     int64_t rows = 0;
   };
   std::map<std::string, Cached> cache;
+  // fp32 caches by sample: only the values some layer run reads (cache_reads()), kept within the budget so the
+  // calibration pass doubles as the cache pass and later analyses need no fp32 pass at all.
+  std::set<std::string> reads;
+  bool reads_ok = false;
+  std::vector<std::map<std::string, Value>> kept;  // by sample; empty: not kept
+  std::vector<int64_t> kept_size;
+  int64_t kept_bytes = 0;
+  int64_t max_cache_bytes = 0;  // largest cache of one sample since the last reset
 
   Impl(const Graph& graph, const CalibrationSet& d) : g(graph), data(d), fp(graph), q(graph) {
     fp.check_runnable();
@@ -150,6 +162,70 @@ struct LayerAnalyzer::Impl {
       layers.push_back(std::move(l));
     }
     for (const auto& o : g.outputs) outputs.push_back(o.name);
+  }
+
+  // What the layer runs of analyse() and weight_bit_sensitivity() read from a cache, for every layer and run kind
+  // (weights, activations re-quantized from the cache, both, and both after the weight run), plus the act points
+  // (references of the local noise) and the graph outputs. Everything else a capture_all pass would hold (values
+  // produced inside each downstream set) is recomputed by the runs anyway, so the numbers are the same.
+  const std::set<std::string>& cache_reads() {
+    if (reads_ok) return reads;
+    RunOptions rq;
+    rq.requant_cached = true;
+    for (size_t l = 0; l < layers.size(); ++l) {
+      if (!points[l].empty()) reads.insert(points[l]);
+      if (!layers[l].skip.empty()) continue;
+      std::vector<std::set<std::string>> sets{{layers[l].weight}};
+      if (!points[l].empty()) sets.push_back({points[l]}), sets.push_back({layers[l].weight, points[l]});
+      for (const auto& ch : sets)
+        for (const auto& v : fp.downstream_reads(ch, rq)) reads.insert(v);
+    }
+    for (const auto& o : outputs) reads.insert(o);
+    reads_ok = true;
+    return reads;
+  }
+
+  // Drops kept caches (last samples first) until they fit `budget`.
+  void trim_kept(int64_t budget) {
+    for (size_t s = kept.size(); s-- > 0 && kept_bytes > budget;) {
+      if (kept[s].empty()) continue;
+      kept[s].clear();
+      kept_bytes -= kept_size[s];
+      kept_size[s] = 0;
+    }
+  }
+
+  // The fp32 cache of sample s: the kept one, or a fresh pass (counted), kept when it fits the budget.
+  std::map<std::string, Value> sample_cache(size_t s, int64_t budget, bool* fresh = nullptr) {
+    if (kept.size() != data.samples.size()) kept.assign(data.samples.size(), {}), kept_size.assign(data.samples.size(), 0);
+    if (fresh) *fresh = kept[s].empty();
+    if (!kept[s].empty()) {
+      max_cache_bytes = std::max(max_cache_bytes, kept_size[s]);
+      return kept[s];
+    }
+    RunOptions ro;
+    ro.capture = cache_reads();
+    // Unfused, as capture_all runs are and as run_from recomputes: the cached values are bit for bit what the
+    // layer runs would compute for the unquantized parts.
+    ro.fuse = false;
+    auto c = fp.run(data.samples[s], ro);
+    note_full_pass(fp);
+    account(fp);
+    // Graph inputs belong to the calibration set; views share their producer's buffer and are counted twice (an
+    // upper bound).
+    int64_t b = 0;
+    for (const auto& kv : c) {
+      bool input = false;
+      for (const auto& in : g.inputs) input |= in.name == kv.first;
+      if (!input) b += static_cast<int64_t>(kv.second.bytes());
+    }
+    max_cache_bytes = std::max(max_cache_bytes, b);
+    if (kept_bytes + b <= budget) {
+      kept[s] = c;
+      kept_size[s] = b;
+      kept_bytes += b;
+    }
+    return c;
   }
 
   void account(const Executor& e) {
@@ -173,9 +249,6 @@ struct LayerAnalyzer::Impl {
     cal.sub.assign(np, {});
     std::vector<double> mn(np, INFINITY), mx(np, -INFINITY), sum(np, 0), sq(np, 0);
     std::vector<size_t> cnt(np, 0), nonfin(np, 0);
-    RunOptions ro;
-    for (const auto& p : points)
-      if (!p.empty()) ro.capture.insert(p);
     const size_t ns = data.samples.size();
     const size_t per_sample = (static_cast<size_t>(opt.act_subsample) + ns - 1) / ns;
     for (size_t s = 0; s < ns; ++s) {
@@ -188,9 +261,7 @@ struct LayerAnalyzer::Impl {
         pr.elapsed_ms = ms_since(t0);
         if (!progress(pr)) throw Error("analysis cancelled");
       }
-      auto res = fp.run(data.samples[s], ro);
-      note_full_pass(fp);
-      account(fp);
+      const auto res = sample_cache(s, opt.cache_budget_bytes);
       for (size_t i = 0; i < np; ++i) {
         if (points[i].empty()) continue;
         const Value& v = res.at(points[i]);
@@ -423,6 +494,8 @@ AnalysisReport LayerAnalyzer::analyse(const AnalysisOptions& opt, const Analysis
   const auto t0 = Clock::now();
   m.cost = 0;
   m.nodes_run = 0;
+  m.max_cache_bytes = 0;
+  m.trim_kept(opt.cache_budget_bytes);
   if (opt.quantize_activations) m.calibrate(opt, progress, t0);
 
   const size_t L = m.layers.size(), no = m.outputs.size(), ns = m.data.samples.size();
@@ -488,9 +561,10 @@ AnalysisReport LayerAnalyzer::analyse(const AnalysisOptions& opt, const Analysis
     if (!m.points[l].empty()) ro_all_cap.capture.insert(m.points[l]);
 
   double done_units = 0;
-  const double job_units = est_total * static_cast<double>(ns);
+  double job_units = est_total * static_cast<double>(ns);
+  for (size_t s = 0; s < ns; ++s)
+    if (s < m.kept.size() && !m.kept[s].empty()) job_units -= 1;  // no fp32 pass for this sample
   int samples_done = 0;
-  int64_t cache_bytes = 0;
   bool cancelled = false;
   int64_t label_pos = 0;
 
@@ -509,16 +583,8 @@ AnalysisReport LayerAnalyzer::analyse(const AnalysisOptions& opt, const Analysis
     std::fill(p_loc_sig.begin(), p_loc_sig.end(), 0);
     p_rows = p_agree_all = p_ok_fp = p_ok_q = 0;
 
-    RunOptions ro_fp;
-    ro_fp.capture_all = true;
-    const std::map<std::string, Value> cache = m.fp.run(m.data.samples[s], ro_fp);
-    m.note_full_pass(m.fp);
-    m.account(m.fp);
-    {
-      int64_t b = 0;
-      for (const auto& kv : cache) b += static_cast<int64_t>(kv.second.bytes());
-      cache_bytes = std::max(cache_bytes, b);
-    }
+    bool fresh = false;
+    const std::map<std::string, Value> cache = m.sample_cache(s, opt.cache_budget_bytes, &fresh);
     m.find_class_output(cache);
     std::vector<int64_t> top_fp;
     if (m.class_out >= 0) {
@@ -534,35 +600,48 @@ AnalysisReport LayerAnalyzer::analyse(const AnalysisOptions& opt, const Analysis
     for (size_t o = 0; o < no; ++o) p_signal[o] = power(cache.at(m.outputs[o]));
     for (size_t l = 0; l < L; ++l)
       if (!m.points[l].empty()) p_loc_sig[l] = power(cache.at(m.points[l]));
-    done_units += 1;
+    done_units += fresh ? 1 : 0;
 
     size_t layer_i = 0;
     for (size_t l = 0; l < L && !cancelled; ++l) {
       const Plan& p = plan[l];
       if (!p.run) continue;
       Acc& a = pend[l];
-      struct V { bool w, a; std::vector<double>* dst; bool main; };
+      // `after_w`: the weights-and-activations run starts from the weight-only run's values, re-quantizing its
+      // (unquantized) act point, so the layer itself and what lies between it and its act point run once, not twice.
+      // Activation-only runs re-quantize the cached act point: the layer does not run at all. Same numbers as
+      // running each from the fp32 cache with both quantizers: the kernels are deterministic.
+      struct V { bool w, a; std::vector<double>* dst; bool main, after_w; };
       std::vector<V> vs;
       if (p.has_w && p.has_a) {
-        if (opt.variants) vs = {{false, true, &a.a, false}, {true, false, &a.w, false}};
-        vs.push_back({true, true, &a.wa, true});
+        if (opt.variants) vs = {{false, true, &a.a, false, false}, {true, false, &a.w, false, false}};
+        vs.push_back({true, true, &a.wa, true, opt.variants});
       } else if (p.has_w) {
-        vs = {{true, false, &a.w, true}};
+        vs = {{true, false, &a.w, true, false}};
       } else {
-        vs = {{false, true, &a.a, true}};
+        vs = {{false, true, &a.a, true, false}};
       }
+      std::map<std::string, Value> w_cache;  // fp32 cache overlaid with the weight-only run's values
       for (const V& v : vs) {
         RunOptions ro;
+        ro.requant_cached = true;
+        // Exact: a quantizer that leaves a value bit for bit as it was changes nothing downstream of it.
+        ro.skip_unchanged = true;
+        if (!m.points[l].empty()) ro.capture.insert(m.points[l]);
         std::set<std::string> changed;
         if (v.w) {
           ro.fake_quant[m.layers[l].weight] = p.w;
-          changed.insert(m.layers[l].weight);
+          if (!v.after_w) changed.insert(m.layers[l].weight);
         }
         if (v.a) {
           ro.fake_quant[m.points[l]] = p.a;
           changed.insert(m.points[l]);
         }
-        const auto res = m.fp.run_from(cache, changed, ro);
+        const auto res = m.fp.run_from(v.after_w ? w_cache : cache, changed, ro);
+        if (v.w && !v.a && opt.variants && p.has_a) {
+          w_cache = cache;
+          for (const auto& kv : res) w_cache[kv.first] = kv.second;
+        }
         const double c0 = m.cost;
         m.account(m.fp);
         a.cost += m.cost - c0;
@@ -577,6 +656,7 @@ AnalysisReport LayerAnalyzer::analyse(const AnalysisOptions& opt, const Analysis
         }
       }
       if (!(p.has_w && p.has_a)) a.wa = p.has_w ? a.w : a.a;
+      w_cache.clear();
       done_units += p.est;
       ++layer_i;
       if (progress) {
@@ -633,7 +713,7 @@ AnalysisReport LayerAnalyzer::analyse(const AnalysisOptions& opt, const Analysis
 
   // Results per layer (cached ones from earlier analyses of the same configuration).
   const bool complete = !cancelled;
-  double sum_nsr = 0;
+  double sum_nsr = 0, floor_per_sample = 2;  // + one fp32 and one all-quantized pass
   std::vector<double> pred_noise(no, 0);
   for (size_t l = 0; l < L; ++l) {
     LayerResult& r = rep.layers[l];
@@ -652,6 +732,7 @@ AnalysisReport LayerAnalyzer::analyse(const AnalysisOptions& opt, const Analysis
         c.agree = A.agree;
         c.rows = A.rows;
         c.cost = A.cost;
+        c.cost_per_sample = A.cost / samples_done;
         if (complete) m.cache[p.key] = c;
       } else {
         c = m.cache.at(p.key);
@@ -665,6 +746,8 @@ AnalysisReport LayerAnalyzer::analyse(const AnalysisOptions& opt, const Analysis
       r.gain_db = r.local_sqnr_db - r.wa.snr_db;
       r.top1_agree = c.rows > 0 ? c.agree / static_cast<double>(c.rows) : -1;
       r.cost = p.run ? c.cost : 0;
+      r.cost_per_sample = c.cost_per_sample;
+      floor_per_sample += c.cost_per_sample;
       sum_nsr += r.wa.nsr;
       for (size_t o = 0; o < no; ++o) pred_noise[o] += r.wa.noise[o];
     }
@@ -728,7 +811,10 @@ AnalysisReport LayerAnalyzer::analyse(const AnalysisOptions& opt, const Analysis
   rep.nodes_run = m.nodes_run;
   rep.nodes_per_pass = m.full_nodes;
   rep.full_pass_flops = m.full_flops;
-  rep.cache_bytes = cache_bytes;
+  rep.cost_floor = floor_per_sample * samples_done;
+  rep.cache_bytes = m.max_cache_bytes;
+  rep.kept_bytes = m.kept_bytes;
+  for (const auto& k : m.kept) rep.kept_samples += !k.empty();
   rep.elapsed_ms = ms_since(t0);
   return rep;
 }
@@ -742,7 +828,11 @@ LayerAnalyzer::Measurement LayerAnalyzer::measure(const AnalysisOptions& opt) {
   const RunOptions ro = m.all_quant(opt);
   std::vector<double> noise(no, 0), signal(no, 0);
   int64_t rows = 0, agree = 0, ok = 0, pos = 0;
-  if (!m.fp_outputs_ok) {
+  m.trim_kept(opt.cache_budget_bytes);
+  auto is_kept = [&](size_t s) { return s < m.kept.size() && !m.kept[s].empty(); };
+  bool all_kept = true;
+  for (size_t s = 0; s < ns; ++s) all_kept &= is_kept(s);
+  if (!m.fp_outputs_ok && !all_kept) {
     // Keep the fp32 outputs when they are small (the fix search and the bit allocation score many configurations).
     int64_t bytes = 0;
     std::vector<std::map<std::string, Value>> keep;
@@ -765,7 +855,9 @@ LayerAnalyzer::Measurement LayerAnalyzer::measure(const AnalysisOptions& opt) {
   }
   for (size_t s = 0; s < ns; ++s) {
     std::map<std::string, Value> y;
-    if (m.fp_outputs_ok) {
+    if (is_kept(s)) {
+      y = m.kept[s];
+    } else if (m.fp_outputs_ok) {
       y = m.fp_outputs[s];
     } else {
       y = m.fp.run(m.data.samples[s]);
@@ -824,16 +916,14 @@ std::vector<std::vector<double>> LayerAnalyzer::weight_bit_sensitivity(const Ana
   std::vector<std::vector<std::vector<double>>> noise(L, std::vector<std::vector<double>>(bits.size(), std::vector<double>(no, 0)));
   std::vector<double> signal(no, 0);
   const double total = static_cast<double>(ns * L);
+  m.trim_kept(opt.cache_budget_bytes);
   for (size_t s = 0; s < ns; ++s) {
-    RunOptions ro_fp;
-    ro_fp.capture_all = true;
-    const auto cache = m.fp.run(m.data.samples[s], ro_fp);
-    m.note_full_pass(m.fp);
-    m.account(m.fp);
+    const auto cache = m.sample_cache(s, opt.cache_budget_bytes);
     for (size_t o2 = 0; o2 < no; ++o2) signal[o2] += power(cache.at(m.outputs[o2]));
     for (size_t l = 0; l < L; ++l) {
       for (size_t k = 0; k < fqs[l].size(); ++k) {
         RunOptions ro;
+        ro.skip_unchanged = true;
         ro.fake_quant[m.layers[l].weight] = fqs[l][k];
         const auto res = m.fp.run_from(cache, {m.layers[l].weight}, ro);
         m.account(m.fp);

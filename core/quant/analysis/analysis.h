@@ -59,6 +59,11 @@ struct AnalysisOptions {
   // Activation calibration keeps exact min/max/mean/std per tensor and at most this many values (picked by a fixed
   // pseudo-random rule, spread evenly over the samples) for percentile/MSE/ACIQ and the Laplace scale.
   int act_subsample = 65536;
+  // Each sample's fp32 values that the layer runs read (not every value: see LayerAnalyzer) are kept from the
+  // calibration pass to the layer runs, and across analyses of the same LayerAnalyzer, while their total stays
+  // within this many bytes (natively and in wasm alike); the samples beyond it get a second fp32 pass when their
+  // turn comes, as before. 0: keep nothing. Results do not depend on it, only the cost.
+  int64_t cache_budget_bytes = int64_t{256} << 20;
 };
 
 // Throws qp::Error naming the bad field.
@@ -96,6 +101,7 @@ struct LayerResult {
   double cumulative_snr_db = 0;           // all quantizers on, at the act point
   double top1_agree = -1;                 // wa: fraction of rows whose top-1 matches fp32 (-1: no class output)
   double cost = 0;                        // forward-pass equivalents spent on this layer's runs
+  double cost_per_sample = 0;             // its runs' cost for one sample (also when taken from an earlier analysis)
   std::vector<std::string> flags;         // "low_snr", "dominant", "gain_outlier"
 };
 
@@ -125,8 +131,17 @@ struct AnalysisReport {
   double full_pass_flops = 0;
   int64_t layer_runs = 0;
   double elapsed_ms = 0;
-  // Memory bound: one sample's fp32 cache (every value of one pass) plus one recomputed suffix at a time.
-  int64_t cache_bytes = 0;                // largest fp32 cache seen
+  // The least a full analysis of this configuration can cost when every layer run recomputes only what lies
+  // downstream of its quantizers: per sample one fp32 pass (reference and activation calibration together), one
+  // all-quantized pass and the layer runs as measured (sum of cost_per_sample), times the samples. `cost` reaches
+  // it when every sample's fp32 cache is kept (cache_budget_bytes); each sample beyond the budget adds one pass.
+  double cost_floor = 0;
+  // Memory bound: the kept caches (kept_bytes <= options.cache_budget_bytes, whole samples) plus, in flight, one
+  // sample's cache and one recomputed suffix. A cache holds only what the layer runs read (the inputs of each
+  // layer's downstream nodes produced outside them, the act points and the graph outputs), not every value.
+  int64_t cache_bytes = 0;                // largest fp32 cache of one sample
+  int64_t kept_bytes = 0;                 // fp32 caches held after the analysis
+  int kept_samples = 0;                   // samples whose fp32 cache is held (no second fp32 pass for them)
 };
 
 struct ActCalibration;  // per-tensor activation statistics (analysis.cpp)

@@ -191,6 +191,11 @@ std::string analysis_json(const AnalysisReport& r, int indent) {
                        {"nodes_per_pass", r.nodes_per_pass},
                        {"full_pass_flops", r.full_pass_flops},
                        {"cache_bytes", r.cache_bytes},
+                       {"floor", r.cost_floor},
+                       {"ratio_floor_wa", r.naive_wa_cost > 0 ? json(r.cost_floor / r.naive_wa_cost) : json(nullptr)},
+                       {"cache_budget_bytes", r.options.cache_budget_bytes},
+                       {"kept_bytes", r.kept_bytes},
+                       {"kept_samples", r.kept_samples},
                        {"elapsed_ms", r.elapsed_ms}}},
          {"layers", json{{"name", names},
                          {"op", ops},
@@ -284,7 +289,7 @@ AnalysisOptions analysis_options_from_json(const std::string& text) {
     throw Error(std::string("options: not valid JSON (") + e.what() + ")");
   }
   check_keys(j, "", {"weight", "act", "quantize_weights", "quantize_activations", "variants", "overrides",
-                     "flag_snr_db", "flag_share", "flag_gain_z", "act_subsample"});
+                     "flag_snr_db", "flag_share", "flag_gain_z", "act_subsample", "cache_budget_bytes"});
   AnalysisOptions o;
   if (j.contains("weight")) read_weight(j["weight"], "weight", o.weight);
   if (j.contains("act")) read_act(j["act"], "act", o.act);
@@ -297,6 +302,11 @@ AnalysisOptions analysis_options_from_json(const std::string& text) {
   if (j.contains("act_subsample")) {
     if (!j["act_subsample"].is_number_integer()) bad("act_subsample", "must be an integer");
     o.act_subsample = static_cast<int>(std::min<int64_t>(j["act_subsample"].get<int64_t>(), 1 << 26));
+  }
+  if (j.contains("cache_budget_bytes")) {
+    if (!j["cache_budget_bytes"].is_number_integer() || j["cache_budget_bytes"].get<int64_t>() < 0)
+      bad("cache_budget_bytes", "must be an integer >= 0");
+    o.cache_budget_bytes = j["cache_budget_bytes"].get<int64_t>();
   }
   if (j.contains("overrides")) {
     const json& ov = j["overrides"];

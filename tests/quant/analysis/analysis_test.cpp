@@ -406,5 +406,8 @@ TEST_CASE("analysis: on PP-OCR det (SE blocks, Resize, Concat, ConvTranspose) do
   for (const auto& l : r.layers) layer_cost += l.cost;
   CHECK(layer_cost / 64 < 0.7);
   CHECK(r.cost < r.naive_cost);
-  CHECK(r.cost == doctest::Approx(layer_cost + 3).epsilon(1e-9));  // + calibration, fp32 cache, all-quantized pass
+  // + one fp32 pass (calibration and cache at once: the cache is kept) and the all-quantized pass.
+  CHECK(r.kept_samples == 1);
+  CHECK(r.cost == doctest::Approx(layer_cost + 2).epsilon(1e-9));
+  CHECK(r.cost_floor == doctest::Approx(r.cost).epsilon(1e-9));
 }
