@@ -13,6 +13,7 @@
 #include "core/onnx/loader.h"
 #include "core/onnx/writer.h"
 #include "core/quant/analysis/analysis_json.h"
+#include "core/quant/analysis/detail.h"
 #include "core/quant/calib_json.h"
 #include "core/quant/export.h"
 #include "core/quant/mixquant.h"
@@ -491,6 +492,20 @@ std::string mixed_precision(int id, std::string options, val progress) {
   });
 }
 
+// One layer in detail (histograms with the clipping ranges, QE vs bits) under the last analysis' quantizer, or
+// `options` when given (analysis options JSON: what-if overrides apply); `detail`: layer_detail_options_from_json.
+std::string layer_detail(int id, int layer, std::string options, std::string detail, val progress) {
+  return guarded([&] {
+    Model& m = model(id);
+    if (!m.analysed || !m.analyzer) throw qp::Error("run the analysis first (the detail uses its data and quantizer)");
+    const qp::AnalysisOptions o = options.empty() || options == "{}" ? m.analysis_options : qp::analysis_options_from_json(options);
+    qp::analysis_options_validate(o);
+    if (layer < 0) throw qp::Error("layer index " + std::to_string(layer) + " is negative");
+    return qp::layer_detail_json(qp::layer_detail(*m.analyzer, *m.folded, static_cast<size_t>(layer), o,
+                                                  qp::layer_detail_options_from_json(detail), analysis_progress(progress)));
+  });
+}
+
 std::string simd_target() { return qp::f32_qdq_error_target(); }
 
 }  // namespace
@@ -507,6 +522,7 @@ EMSCRIPTEN_BINDINGS(quantplay) {
   emscripten::function("_exportModel", &export_model);
   emscripten::function("_analyze", &analyze);
   emscripten::function("_setCalibration", &set_calibration);
+  emscripten::function("_layerDetail", &layer_detail);
   emscripten::function("_analysisFix", &analysis_fix);
   emscripten::function("_mixedPrecision", &mixed_precision);
   emscripten::function("_simdTarget", &simd_target);

@@ -77,6 +77,11 @@ export async function createQuantplay(moduleOptions = {}) {
     // Layer-wise analysis (docs/json-schema.md "analysis"); onProgress({stage, sample, samples, layer, layers,
     // fraction, elapsed_ms, eta_ms}) may return false to stop early (the samples finished so far are reported).
     // The analyzer stays with the model: a later call with other overrides re-runs only the layers they change.
+    // One layer of the last analysis in detail (docs/json-schema.md "layer_detail"): weight and activation
+    // histograms with the clipping ranges, and weight / activation / output SNR against bits. `layer`: its index in
+    // the analysis; options: analysis options ({} = the last analysis'); detail: {bins, bits, output_snr, act_curve}.
+    layerDetail: (id, layer, options = {}, detail = {}, onProgress) =>
+      json(M._layerDetail(id, layer, JSON.stringify(options), JSON.stringify(detail), onProgress)),
     analyze: (id, options = {}, calibration = {}, onProgress) =>
       json(M._analyze(id, JSON.stringify(options), JSON.stringify(calibration), onProgress)),
     // The single-layer fix (§4.3) and mixed precision on measured sensitivity, from the last analysis.

@@ -25,6 +25,8 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
     progressSeen: 0,  // progress messages received (tests check the bar moves)
     epoch: -1,        // the worker generation that holds the analyzer
     selected: null,   // layer name shown in the layer box
+    detail: null,     // layer_detail report of the selected layer
+    detailSeq: 0,     // the latest detail request (older replies are dropped)
     overrides: {},    // what-ifs: layer -> override (analysis options' "overrides")
     baseline: null,   // the analysis without what-ifs, for the comparison line
     images: [],       // calibration images chosen (File objects)
@@ -58,7 +60,9 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
   function setModel(model) {
     if (as.busy) as.busy = null;
     as.model = model;
-    as.report = as.fix = as.mixed = as.options = as.error = as.baseline = as.selected = null;
+    as.report = as.fix = as.mixed = as.options = as.error = as.baseline = as.selected = as.detail = null;
+    $('an-detail').hidden = true;
+    $('an-detail-status').textContent = '';
     as.overrides = {};
     as.sentKey = null;  // a new model starts without calibration data in the worker
     showData();
@@ -75,13 +79,20 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
     return v;
   }
 
+  // A bits 0: activations stay in float32 (a weights-only analysis).
+  function actOptions() {
+    const bits = intField('abits', 0, 16, 'A bits');
+    if (bits === 1) throw new Error('A bits must be 0 (weights only) or a whole number in 2…16');
+    return bits === 0 ? { quantize_activations: false } : { act: { bits, range: el('arange').value } };
+  }
+
   function readOptions() {
     const images = el('data').value === 'images';
     if (images && !as.images.length) throw new Error('choose the calibration images first (Images: Choose…), or use random data');
     return {
       options: {
         weight: { bits: intField('wbits', 2, 16, 'W bits'), granularity: el('wgran').value, range: el('wrange').value },
-        act: { bits: intField('abits', 2, 16, 'A bits'), range: el('arange').value },
+        ...actOptions(),
       },
       calibration: images ? { data: 'set' } : { samples: intField('samples', 1, MAX_SAMPLES, 'Samples'), seed: 1 },
     };
@@ -266,6 +277,82 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
       + (L.flags[i].length ? ` Flags: ${L.flags[i].join(', ')}.` : '') + (L.skipped[i] ? ` Skipped: ${L.skipped[i]}.` : '');
     $('an-layer').hidden = false;
     onChange();
+    loadDetail(i, name);
+  }
+
+  // Histograms with the clipping ranges and the QE-vs-bits curve of one layer, from the worker's analyzer (the output
+  // SNR at each width costs about one suffix run per sample and width).
+  async function loadDetail(i, name) {
+    const seq = ++as.detailSeq;
+    if (as.detail && as.detail.layer.name !== name) $('an-detail').hidden = true;
+    if (as.epoch !== (engine.epoch || 0)) {
+      $('an-detail-status').textContent = 'The worker was restarted: analyze again for the layer\'s histograms and curve.';
+      return;
+    }
+    $('an-detail-status').textContent = `Measuring ${name} at 2…8 bits…`;
+    try {
+      const options = { ...as.options.options, overrides: as.overrides };
+      const reply = await engine.request({ type: 'layerDetail', layer: i, options, detail: {} });
+      if (seq !== as.detailSeq || as.selected !== name) return;
+      as.detail = reply.result;
+      renderDetail(reply.result);
+      $('an-detail-status').textContent = '';
+    } catch (err) {
+      if (seq !== as.detailSeq) return;
+      $('an-detail-status').textContent = isCancel(err) ? '' : `No detail for ${name}: ${err && err.message ? err.message : err}`;
+    }
+    onChange();
+  }
+
+  // A histogram as a step line on a linear axis, with the quantizer's range as vertical lines.
+  function histChart(id, part, color) {
+    if (!part || !part.histogram) {
+      if (charts[id]) { charts[id].destroy(); delete charts[id]; }
+      return;
+    }
+    const { edges, counts } = part.histogram;
+    const steps = edges.map((x, k) => ({ x, y: counts[Math.min(k, counts.length - 1)] }));
+    const top = Math.max(1, ...counts);
+    const vline = (x, label, dash) => ({ label, data: [{ x, y: 0 }, { x, y: top }], borderColor: COLORS.line, borderDash: dash, borderWidth: 1.5, pointRadius: 0, showLine: true });
+    const sets = [{ label: 'count', data: steps, stepped: 'after', showLine: true, fill: true, borderColor: color, backgroundColor: `${color}33`, borderWidth: 1, pointRadius: 0 }];
+    const range = part.grid || part.range;
+    if (range && Number.isFinite(range[0]) && Number.isFinite(range[1])) {
+      sets.push(vline(range[0], 'clipping range', []), vline(range[1], 'clipping range', []));
+    }
+    chart(id, {
+      type: 'scatter',
+      data: { datasets: sets },
+      options: {
+        plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => (c.datasetIndex ? `${c.dataset.label}: ${fmtNum(c.parsed.x)}` : `${fmtNum(c.parsed.x)}: ${c.parsed.y}`) } } },
+        scales: { x: { type: 'linear', title: { display: true, text: 'value' } }, y: { min: 0, title: { display: true, text: 'count' } } },
+      },
+    });
+  }
+
+  function renderDetail(d) {
+    $('an-detail').hidden = false;
+    histChart('an-whist', d.weight, COLORS.w);
+    histChart('an-ahist', d.act, COLORS.a);
+    const c = d.curve;
+    if (c) {
+      const line = (label, arr, color) => ({ label, data: arr ? c.bits.map((b, k) => ({ x: b, y: dbValue(arr[k]) })).filter((p) => Number.isFinite(p.y)) : [], borderColor: color, backgroundColor: color, showLine: true, pointRadius: 3 });
+      chart('an-curve', {
+        type: 'scatter',
+        data: { datasets: [line('weights, local SQNR', c.w_sqnr, COLORS.w), line('activations, local SQNR', c.a_sqnr, COLORS.a), line('model output, this layer\'s weights only', c.out_snr, COLORS.wa)] },
+        options: { scales: { x: { type: 'linear', ticks: { stepSize: 1 }, title: { display: true, text: 'bits' } }, y: { title: { display: true, text: 'dB' } } } },
+      });
+    } else if (charts['an-curve']) {
+      charts['an-curve'].destroy();
+      delete charts['an-curve'];
+    }
+    const pct = (f) => (f == null ? '—' : `${(100 * f).toFixed(f < 0.001 ? 3 : 2)} %`);
+    const w = d.weight, a = d.act;
+    const parts = [];
+    if (d.skipped) parts.push(`Not quantized: ${d.skipped}.`);
+    if (w && w.range) parts.push(`Weights ${w.config}: range [${fmtNum(w.range[0])}, ${fmtNum(w.range[1])}] of [${fmtNum(w.stats.min)}, ${fmtNum(w.stats.max)}], ${pct(w.clipped_frac)} clipped, SQNR ${fmtDb(w.sqnr)} dB.`);
+    if (a && a.grid) parts.push(`Activations ${a.config}: range [${fmtNum(a.grid[0])}, ${fmtNum(a.grid[1])}] of [${fmtNum(a.stats.min)}, ${fmtNum(a.stats.max)}], ${pct(a.clipped_frac)} clipped, SQNR ${fmtDb(a.sqnr)} dB (on ${a.subsample.toLocaleString('en-US')} sampled values).`);
+    parts.push(`Cost ${fmtNum(d.cost.pass_equivalents)} pass equivalents, ${fmtMs(d.cost.elapsed_ms)}.`);
+    $('an-detail-facts').textContent = parts.join(' ');
   }
 
   function renderWhatIf() {
@@ -350,6 +437,7 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
     setModel,
     sync,
     state: () => ({ state: as.state, report: as.report, fix: as.fix, mixed: as.mixed, error: as.error, finished: as.finished,
-      progressSeen: as.progressSeen, baseline: as.baseline, overrides: as.overrides, selected: as.selected }),
+      progressSeen: as.progressSeen, baseline: as.baseline, overrides: as.overrides, selected: as.selected,
+      detail: as.detail }),
   };
 }

@@ -115,7 +115,7 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
     const r = anPanel.state();
     return { analysis: r.report, analysisFix: r.fix, analysisMixed: r.mixed, analysisState: r.state, analysisError: r.error,
       analysisFinished: r.finished, analysisProgressSeen: r.progressSeen, analysisBaseline: r.baseline,
-      analysisOverrides: r.overrides, analysisSelected: r.selected };
+      analysisOverrides: r.overrides, analysisSelected: r.selected, analysisDetail: r.detail };
   }
 
   // Stopping a run means a fresh worker; analysis that was queued behind the run starts over on it.

@@ -90,6 +90,9 @@ async function handle(msg) {
       };
       return { type: 'analyze', result: qp.analyze(c.modelId, msg.options || {}, msg.calibration || {}, onProgress) };
     }
+    case 'layerDetail':
+      if (!c.modelId) throw new Error('no model loaded');
+      return { type: 'layerDetail', result: qp.layerDetail(c.modelId, msg.layer, msg.options || {}, msg.detail || {}) };
     case 'analysisFix':
       if (!c.modelId) throw new Error('no model loaded');
       return { type: 'analysisFix', result: qp.analysisFix(c.modelId, msg.options || {}) };

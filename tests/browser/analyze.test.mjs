@@ -68,6 +68,27 @@ test('the Analysis panel analyses, cancels, fixes and searches mixed precision',
     assert.equal((await anState(page)).analysisSelected, first);
     assert.ok(await page.locator('#an-layer').isVisible());
     assert.ok((await page.locator('#an-layer-name').textContent()).startsWith(first));
+    // Its histograms with the clipping ranges and its QE-vs-bits curve: the wasm API's numbers, drawn.
+    await page.waitForFunction((f) => window.quantplayState.analysisDetail?.layer.name === f, first, AN_WAIT);
+    const d = (await anState(page)).analysisDetail;
+    {
+      const qp = await nodeEngine();
+      const id = qp.load(await readFile(join(assets, CLS)), { name: CLS });
+      qp.analyze(id, { weight: { bits: 8, granularity: 'channel', range: 'minmax' }, act: { bits: 8, range: 'minmax' } }, { samples: 2, seed: 1 });
+      const ref = qp.layerDetail(id, 0);
+      assert.deepEqual(d.weight.range, ref.weight.range);
+      assert.deepEqual(d.act.grid, ref.act.grid);
+      assert.deepEqual(d.curve.out_snr, ref.curve.out_snr);
+      assert.deepEqual(d.weight.histogram.counts, ref.weight.histogram.counts);
+    }
+    const drawn = await page.evaluate(() => ['an-whist', 'an-ahist', 'an-curve'].map((id) => {
+      const c = customElements.get('quant-playground').Chart.getChart(document.querySelector('quant-playground').shadowRoot.getElementById(id));
+      return c ? c.data.datasets.map((ds) => ds.data.length) : null;
+    }));
+    assert.deepEqual(drawn[0], [d.weight.histogram.edges.length, 2, 2], 'weight histogram + the two range lines');
+    assert.deepEqual(drawn[1], [d.act.histogram.edges.length, 2, 2], 'activation histogram + the two range lines');
+    assert.equal(drawn[2][2], d.curve.bits.length, 'output SNR at every width');
+    await page.locator('#an-detail').screenshot({ path: join(shots, 'analysis-layer-detail.png') });
     const s = await clickAndWait(page, '#an-whatif-fp32');
     assert.equal(s.analysisState, 'done', s.analysisError);
     assert.deepEqual(Object.keys(s.analysisOverrides), [first]);
