@@ -3,9 +3,9 @@
 // too. A full-page screenshot of each tutorial is saved with the test output.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dist, openBrowser, requireDist, shots, startServer, stepper } from './harness.mjs';
+import { dist, openBrowser, requireDist, root, shots, startServer, stepper } from './harness.mjs';
 
 const LONG = { timeout: 240_000 };
 let server = null;
@@ -15,6 +15,14 @@ after(async () => {
   if (browser) await browser.close().catch(() => {});
   if (server) await server.stop();
 });
+
+// The live analysis elements must show what the prose quotes (numbers.json, from the CLI): the all-quantized SNR and
+// the layer with the largest share of the noise. Weights only, so native and wasm agree far inside 0.05 dB.
+const NUMBERS = JSON.parse(await readFile(join(root, 'examples', 'tutorials', 'numbers.json'), 'utf8'));
+const EXPECT = {
+  'int8-equalization.html': { snr: NUMBERS.t1.an_tensor.snr, top: NUMBERS.t1.culprit1.name },
+  'int4-culprit.html': { snr: NUMBERS.t2.random.snr, top: NUMBERS.t2.random.top.name },
+};
 
 // Every element is ready on its model, and the panels `autorun` started have finished.
 const settled = () => [...document.querySelectorAll('quant-playground')].every((e) => {
@@ -59,6 +67,16 @@ test('tutorials and reference pages of the docs site', { timeout: 900_000 }, asy
         assert.equal(s.state, 'ready', `${s.view} on ${s.src}: ${s.error}`);
         assert.equal(s.analysis || null, null, `${s.view} on ${s.src}: ${s.analysis}`);
         assert.equal(s.eq || null, null, `${s.view} on ${s.src}: ${s.eq}`);
+      }
+      if (EXPECT[file]) {
+        const live = await page.evaluate(() => {
+          const e = [...document.querySelectorAll('quant-playground')].find((x) => x.getAttribute('view') === 'analyze');
+          const a = e.state.analysis;
+          const top = a.layers.share.reduce((best, v, i) => (v > a.layers.share[best] ? i : best), 0);
+          return { snr: a.summary.snr_all, top: a.layers.name[top] };
+        });
+        assert.ok(Math.abs(live.snr - EXPECT[file].snr) < 0.05, `live ${live.snr} dB vs the prose's ${EXPECT[file].snr} dB`);
+        assert.equal(live.top, EXPECT[file].top);
       }
       // The numbers in the prose were filled in at build time.
       assert.doesNotMatch(await page.content(), /\{\{/);
