@@ -81,11 +81,20 @@ test('the passes, export and analysis APIs answer bad options with messages nami
     [() => qp.exportModel(id, 'tflite', {}, {}), /export format 'tflite'/],
     [() => qp.exportModel(id, 'qdq', { layer_bits: { nope: 4 } }, { samples: 1 }), /'nope', which is not a quantizable layer/],
     [() => qp.analysisFix(id, {}), /run the analysis first/],
+    [() => qp.layerDetail(id, 0), /run the analysis first/],
     [() => qp.analyze(id, { weight: { bits: 1 } }, { samples: 1 }), /options\.weight\.bits: 1 is outside 2\.\.16/],
     [() => qp.analyze(id, { overrides: { nope: { fp32: true } } }, { samples: 1 }), /'nope' is not a quantizable layer/],
     [() => qp.analyze(id, {}, { samples: 1, dims: { 'p2o.DynamicDimension.1': 100000, 'p2o.DynamicDimension.2': 100000 } }), /out of memory/],
   ];
   for (const [f, re] of cases) assert.throws(f, re);
+  // After an analysis: a layer index out of range or negative, bad detail options.
+  qp.analyze(id, { quantize_activations: false, variants: false }, { samples: 1 });
+  for (const [f, re] of [
+    [() => qp.layerDetail(id, 9999), /layer index 9999 is out of range: the model has \d+ quantizable layers/],
+    [() => qp.layerDetail(id, -1), /layer index -1 is negative/],
+    [() => qp.layerDetail(id, 0, {}, { bins: 0 }), /detail\.bins: 0 is outside/],
+  ]) assert.throws(f, re);
+  assert.equal(qp.layerDetail(id, 0, {}, { output_snr: false }).layer.index, 0);
   assert.equal(qp.inspect(id).model.nodes, 471, 'the instance still answers');
   qp.unload(id);
 });
