@@ -21,6 +21,18 @@ const anState = (page) => page.evaluate(() => ({ state: document.querySelector('
 
 const clickAndWait = (page, selector) => waitedClick(page, selector, 'analysisFinished', AN_WAIT);
 
+// Starts an analysis of `samples` samples, cancels it once progress shows, and waits for the page to be ready again.
+async function analyseAndCancel(page, samples) {
+  await page.fill('#an-samples', String(samples));
+  const before = (await anState(page)).analysisFinished;
+  await page.locator('#an-button').click();
+  await page.waitForFunction(() => document.querySelector('quant-playground').shadowRoot.getElementById('an-progress-bar').value > 0, null, AN_WAIT);
+  await page.locator('#an-cancel').click();
+  await page.waitForFunction((n) => window.quantplayState.analysisFinished > n, before, AN_WAIT);
+  assert.equal((await anState(page)).analysisState, 'cancelled');
+  await page.waitForFunction(() => document.querySelector('quant-playground').dataset.state === 'ready', null, AN_WAIT);
+}
+
 test('the Analysis panel analyses, cancels, fixes and searches mixed precision', { timeout: 600_000 }, async (t) => {
   await requireDist();
   const step = stepper(t);
@@ -102,14 +114,7 @@ test('the Analysis panel analyses, cancels, fixes and searches mixed precision',
   });
 
   await step('Cancel stops a long analysis and the panel works again', async () => {
-    await page.fill('#an-samples', '256');
-    const before = (await anState(page)).analysisFinished;
-    await page.locator('#an-button').click();
-    await page.waitForFunction(() => document.querySelector('quant-playground').shadowRoot.getElementById('an-progress-bar').value > 0, null, AN_WAIT);
-    await page.locator('#an-cancel').click();
-    await page.waitForFunction((n) => window.quantplayState.analysisFinished > n, before, AN_WAIT);
-    assert.equal((await anState(page)).analysisState, 'cancelled');
-    await page.waitForFunction(() => document.querySelector('quant-playground').dataset.state === 'ready', null, AN_WAIT);
+    await analyseAndCancel(page, 256);
     // The analyzer went with the old worker: fixing needs a new analysis.
     assert.ok(await page.locator('#an-fix').isDisabled());
     assert.ok(await page.locator('#an-stale').isVisible());
@@ -171,14 +176,7 @@ test('the Analysis panel analyses, cancels, fixes and searches mixed precision',
     const bytes = await readFile(join(assets, DET));
     await drop(page, DET, bytes);
     await readyWith(page, DET);
-    await page.fill('#an-samples', '64');
-    const before = (await anState(page)).analysisFinished;
-    await page.locator('#an-button').click();
-    await page.waitForFunction(() => document.querySelector('quant-playground').shadowRoot.getElementById('an-progress-bar').value > 0, null, AN_WAIT);
-    await page.locator('#an-cancel').click();
-    await page.waitForFunction((n) => window.quantplayState.analysisFinished > n, before, AN_WAIT);
-    assert.equal((await anState(page)).analysisState, 'cancelled');
-    await page.waitForFunction(() => document.querySelector('quant-playground').dataset.state === 'ready', null, AN_WAIT);
+    await analyseAndCancel(page, 64);
     await page.fill('#an-samples', '1');
     const s = await clickAndWait(page, '#an-button');
     assert.equal(s.analysisState, 'done', s.analysisError);

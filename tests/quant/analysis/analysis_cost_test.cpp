@@ -12,26 +12,16 @@
 #include "core/onnx/loader.h"
 #include "core/quant/analysis/analysis_json.h"
 #include "core/runtime/executor.h"
+#include "tests/support/digits.h"
 #include "tests/support/test_data.h"
 
 using namespace qp;
 
 namespace {
 
-const Graph& digits() {
-  static const Graph g = onnx_load_file(qp_test::shared_dir() + "/models/trained/digits_cnn.onnx");
-  return g;
-}
-
 const Graph& cls() {
   static const Graph g = onnx_load_file(qp_test::shared_dir() + "/models/ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx");
   return g;
-}
-
-CalibrationSet digits_data(int rows, int batch) {
-  const std::string dir = qp_test::shared_dir() + "/models/trained/";
-  const Tensor x = npy_parse(read_file_bytes(dir + "digits_cnn_test_x.npy"), "x");
-  return calibration_from_tensors(digits(), {x}, {"digits_cnn_test_x.npy"}, batch, rows / batch);
 }
 
 CalibrationSet cls_data(int samples) {
@@ -126,8 +116,8 @@ bool same_bits(const Value& a, const Value& b) {
 }  // namespace
 
 TEST_CASE("analysis cost: reduced and kept caches give the same bits as an every-value cache") {
-  const Graph& g = digits();
-  const CalibrationSet data = digits_data(32, 16);
+  const Graph& g = qp_test::digits_graph();
+  const CalibrationSet data = qp_test::digits_data(32, 16);
   AnalysisOptions o;
   o.weight.bits = 6;
   o.weight.granularity = Granularity::kTensor;
@@ -181,8 +171,8 @@ TEST_CASE("analysis cost: reduced and kept caches give the same bits as an every
 }
 
 TEST_CASE("analysis cost: re-quantizing a cached activation and reading a reduced cache give the same bits") {
-  const Graph& g = digits();
-  const CalibrationSet data = digits_data(16, 16);
+  const Graph& g = qp_test::digits_graph();
+  const CalibrationSet data = qp_test::digits_data(16, 16);
   AnalysisOptions o;
   LayerAnalyzer an(g, data);
   Executor ex(g);

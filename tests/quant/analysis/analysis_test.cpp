@@ -14,26 +14,12 @@
 #include "core/quant/analysis/fix.h"
 #include "core/quant/analysis/mixed.h"
 #include "core/runtime/executor.h"
+#include "tests/support/digits.h"
 #include "tests/support/test_data.h"
 
 using namespace qp;
 
 namespace {
-
-const Graph& digits() {
-  static const Graph g = onnx_load_file(qp_test::shared_dir() + "/models/trained/digits_cnn.onnx");
-  return g;
-}
-
-// The first `rows` test digits in samples of `batch`, with their labels.
-CalibrationSet digits_data(int rows, int batch) {
-  const std::string dir = qp_test::shared_dir() + "/models/trained/";
-  const Tensor x = npy_parse(read_file_bytes(dir + "digits_cnn_test_x.npy"), "x");
-  CalibrationSet cs = calibration_from_tensors(digits(), {x}, {"digits_cnn_test_x.npy"}, batch, rows / batch);
-  const auto y = calibration_labels(npy_parse(read_file_bytes(dir + "digits_cnn_test_y.npy"), "y"), "y");
-  cs.labels.assign(y.begin(), y.begin() + rows);
-  return cs;
-}
 
 // SNR of a plain full run with the given quantizers against fp32, outputs averaged as the analysis does.
 double full_run_snr(const Graph& g, const CalibrationSet& data, const RunOptions& ro) {
@@ -59,11 +45,11 @@ double full_run_snr(const Graph& g, const CalibrationSet& data, const RunOptions
 }  // namespace
 
 TEST_CASE("analysis: weights at 16 bits give SNR_l above 80 dB for every layer") {
-  const CalibrationSet data = digits_data(32, 16);
+  const CalibrationSet data = qp_test::digits_data(32, 16, true);
   AnalysisOptions o;
   o.weight.bits = 16;
   o.quantize_activations = false;
-  const AnalysisReport r = analyse_layers(digits(), data, o);
+  const AnalysisReport r = analyse_layers(qp_test::digits_graph(), data, o);
   REQUIRE(r.layers.size() >= 8);
   for (const auto& l : r.layers) {
     INFO(l.layer.name);
@@ -78,8 +64,8 @@ TEST_CASE("analysis: weights at 16 bits give SNR_l above 80 dB for every layer")
 }
 
 TEST_CASE("analysis: additive prediction, interaction term, and incremental runs agree with full runs") {
-  const Graph& g = digits();
-  const CalibrationSet data = digits_data(32, 16);
+  const Graph& g = qp_test::digits_graph();
+  const CalibrationSet data = qp_test::digits_data(32, 16, true);
   AnalysisOptions o;
   o.weight.bits = 6;
   o.weight.granularity = Granularity::kTensor;
@@ -146,13 +132,13 @@ TEST_CASE("analysis: additive prediction, interaction term, and incremental runs
 }
 
 TEST_CASE("analysis: progress reports every layer; cancelling keeps whole samples or throws") {
-  const CalibrationSet data = digits_data(48, 16);
+  const CalibrationSet data = qp_test::digits_data(48, 16, true);
   AnalysisOptions o;
   o.variants = false;
   int calls = 0, last_layer = 0;
   double last_fraction = 0;
   bool monotone = true;
-  const AnalysisReport r = analyse_layers(digits(), data, o, [&](const AnalysisProgress& p) {
+  const AnalysisReport r = analyse_layers(qp_test::digits_graph(), data, o, [&](const AnalysisProgress& p) {
     ++calls;
     if (p.stage == "analyse") {
       monotone &= p.fraction >= last_fraction;
@@ -167,13 +153,13 @@ TEST_CASE("analysis: progress reports every layer; cancelling keeps whole sample
   CHECK_FALSE(r.cancelled);
 
   int n = 0;
-  const AnalysisReport part = analyse_layers(digits(), data, o, [&](const AnalysisProgress& p) {
+  const AnalysisReport part = analyse_layers(qp_test::digits_graph(), data, o, [&](const AnalysisProgress& p) {
     return p.stage != "analyse" || ++n <= static_cast<int>(r.layers.size()) + 2;  // stop during sample 2
   });
   CHECK(part.cancelled);
   CHECK(part.samples == 1);
   CHECK(part.rows == 16);
-  CHECK_THROWS_WITH_AS(analyse_layers(digits(), data, o, [](const AnalysisProgress&) { return false; }),
+  CHECK_THROWS_WITH_AS(analyse_layers(qp_test::digits_graph(), data, o, [](const AnalysisProgress&) { return false; }),
                        "analysis cancelled", Error);
 }
 
@@ -181,7 +167,7 @@ TEST_CASE("analysis: a weight outlier in one layer ranks it worst; the local cli
   // Derived from digits_cnn: one input channel of a depthwise layer made dead (its producer's bias very negative, so
   // the ReLU6 gives 0) and one weight of that channel made 40x the layer's largest. The outlier carries no signal but
   // sets the per-tensor range.
-  Graph g = digits();
+  Graph g = qp_test::digits_graph();
   const auto layers = find_layers(g);
   size_t dw = 0;
   for (size_t i = 1; i < layers.size(); ++i)
@@ -198,7 +184,7 @@ TEST_CASE("analysis: a weight outlier in one layer ranks it worst; the local cli
   for (int64_t i = 0; i < w.numel(); ++i) mx = std::max(mx, std::fabs(w.f32()[i]));
   w.f32_mut()[4] = 100 * mx;  // channel 0, centre tap
 
-  const CalibrationSet data = digits_data(32, 16);
+  const CalibrationSet data = qp_test::digits_data(32, 16, true);
   AnalysisOptions o;
   o.weight.granularity = Granularity::kTensor;
   o.quantize_activations = false;
@@ -238,13 +224,13 @@ TEST_CASE("analysis: a weight outlier in one layer ranks it worst; the local cli
 }
 
 TEST_CASE("mixed precision: a monotone front from measured sensitivity, verified, beside MixQuant") {
-  const CalibrationSet data = digits_data(32, 16);
+  const CalibrationSet data = qp_test::digits_data(32, 16, true);
   AnalysisOptions o;
   o.weight.granularity = Granularity::kTensor;
-  LayerAnalyzer an(digits(), data);
+  LayerAnalyzer an(qp_test::digits_graph(), data);
   MixedOptions mo;
   mo.qem = {2, 8};
-  const MixedReport m = mixed_precision(an, digits(), o, mo);
+  const MixedReport m = mixed_precision(an, qp_test::digits_graph(), o, mo);
   REQUIRE(m.layers.size() == an.layers().size());
   REQUIRE(m.front.size() >= 7);
   for (const auto& kv : m.front.front().bits) CHECK(kv.second == 8);
@@ -281,9 +267,9 @@ TEST_CASE("mixed precision: a monotone front from measured sensitivity, verified
 }
 
 TEST_CASE("analysis: JSON carries the per-layer arrays the page plots") {
-  const CalibrationSet data = digits_data(16, 16);
+  const CalibrationSet data = qp_test::digits_data(16, 16, true);
   AnalysisOptions o;
-  const AnalysisReport r = analyse_layers(digits(), data, o);
+  const AnalysisReport r = analyse_layers(qp_test::digits_graph(), data, o);
   const std::string j = analysis_json(r);
   for (const char* k : {"\"schema\":\"quantplay/1\"", "\"kind\":\"analysis\"", "\"snr_w\"", "\"snr_a\"", "\"snr_wa\"",
                         "\"share\"", "\"local_sqnr\"", "\"gain\"", "\"cumulative_snr\"", "\"flags\"", "\"cost\""})
@@ -298,19 +284,19 @@ TEST_CASE("analysis: option and data errors") {
   o.quantize_weights = o.quantize_activations = false;
   CHECK_THROWS_AS(analysis_options_validate(o), Error);
   CalibrationSet empty;
-  CHECK_THROWS_WITH_AS(LayerAnalyzer(digits(), empty), "analysis: the calibration set is empty", Error);
+  CHECK_THROWS_WITH_AS(LayerAnalyzer(qp_test::digits_graph(), empty), "analysis: the calibration set is empty", Error);
 }
 
 TEST_CASE("analysis: pinned numbers, the same natively and in wasm") {
   // Measured natively (x86-64, AVX2); the wasm build must reproduce them: same subsample picks, same ranges, the
   // same SNRs up to float round-off in the kernels.
-  const CalibrationSet data = digits_data(32, 16);
+  const CalibrationSet data = qp_test::digits_data(32, 16, true);
   AnalysisOptions o;
   o.weight.bits = 6;
   o.act.bits = 6;
   o.act.range = range_options_parse("percentile:99.9");
   o.act_subsample = 4096;
-  LayerAnalyzer an(digits(), data);
+  LayerAnalyzer an(qp_test::digits_graph(), data);
   const AnalysisReport r = an.analyse(o);
   CHECK(r.all.snr_db == doctest::Approx(18.348444).epsilon(1e-3));
   CHECK(r.snr_pred_db == doctest::Approx(18.998255).epsilon(1e-3));
@@ -363,7 +349,7 @@ TEST_CASE("analysis: options from JSON, with errors that name the field") {
   // Unknown layer names are refused when the analysis runs.
   AnalysisOptions bad;
   bad.overrides["nope"].fp32 = true;
-  CHECK_THROWS_WITH_AS(analyse_layers(digits(), digits_data(16, 16), bad),
+  CHECK_THROWS_WITH_AS(analyse_layers(qp_test::digits_graph(), qp_test::digits_data(16, 16, true), bad),
                        "options.overrides: 'nope' is not a quantizable layer of this model", Error);
 }
 

@@ -12,23 +12,12 @@
 #include "core/ir/error.h"
 #include "core/ir/npy.h"
 #include "core/onnx/loader.h"
+#include "tests/support/digits.h"
 #include "tests/support/test_data.h"
 
 using namespace qp;
 
 namespace {
-
-const Graph& digits() {
-  static const Graph g = onnx_load_file(qp_test::shared_dir() + "/models/trained/digits_cnn.onnx");
-  return g;
-}
-
-// The first `rows` labelled test digits in samples of `batch`.
-CalibrationSet digits_data(int rows, int batch) {
-  const std::string dir = qp_test::shared_dir() + "/models/trained/";
-  const Tensor x = npy_parse(read_file_bytes(dir + "digits_cnn_test_x.npy"), "x");
-  return calibration_from_tensors(digits(), {x}, {"digits_cnn_test_x.npy"}, batch, rows / batch);
-}
 
 int64_t sum(const std::vector<int64_t>& v) { return std::accumulate(v.begin(), v.end(), int64_t{0}); }
 
@@ -71,8 +60,8 @@ TEST_CASE("layer_detail: options from JSON") {
 }
 
 TEST_CASE("layer_detail: histograms, ranges and the output-SNR curve agree with the analysis") {
-  const Graph& g = digits();
-  const CalibrationSet data = digits_data(32, 16);
+  const Graph& g = qp_test::digits_graph();
+  const CalibrationSet data = qp_test::digits_data(32, 16);
   AnalysisOptions o;  // 8b sym per-channel minmax weights, 8b asym minmax activations, variants on
   LayerAnalyzer an(g, data);
   const AnalysisReport rep = an.analyse(o);
@@ -159,8 +148,8 @@ TEST_CASE("layer_detail: histograms, ranges and the output-SNR curve agree with 
 }
 
 TEST_CASE("layer_detail: the bit sweep runs only the clicked layer") {
-  const Graph& g = digits();
-  const CalibrationSet data = digits_data(16, 16);
+  const Graph& g = qp_test::digits_graph();
+  const CalibrationSet data = qp_test::digits_data(16, 16);
   AnalysisOptions o;
   LayerAnalyzer an(g, data);
   const size_t L = an.layers().size(), pick = L - 1;  // the last layer: the cheapest suffix
@@ -184,8 +173,8 @@ TEST_CASE("layer_detail: the bit sweep runs only the clicked layer") {
 }
 
 TEST_CASE("layer_detail: percentile and MSE activation ranges are the analysis' ranges and clip") {
-  const Graph& g = digits();
-  const CalibrationSet data = digits_data(32, 16);
+  const Graph& g = qp_test::digits_graph();
+  const CalibrationSet data = qp_test::digits_data(32, 16);
   LayerAnalyzer an(g, data);
   const size_t l = 1;
   for (const char* m : {"percentile:99.9", "mse"}) {
@@ -226,8 +215,8 @@ TEST_CASE("layer_detail: percentile and MSE activation ranges are the analysis' 
 }
 
 TEST_CASE("layer_detail: local weight SQNR follows the uniform-noise law (~6 dB per bit)") {
-  const Graph& g = digits();
-  const CalibrationSet data = digits_data(16, 16);
+  const Graph& g = qp_test::digits_graph();
+  const CalibrationSet data = qp_test::digits_data(16, 16);
   LayerAnalyzer an(g, data);
   const size_t l = biggest(an);
   AnalysisOptions o;  // per-channel symmetric restricted min-max
@@ -262,8 +251,8 @@ TEST_CASE("layer_detail: local weight SQNR follows the uniform-noise law (~6 dB 
 }
 
 TEST_CASE("layer_detail: per-tensor weights give one range") {
-  const Graph& g = digits();
-  const CalibrationSet data = digits_data(16, 16);
+  const Graph& g = qp_test::digits_graph();
+  const CalibrationSet data = qp_test::digits_data(16, 16);
   LayerAnalyzer an(g, data);
   AnalysisOptions o;
   o.weight.granularity = Granularity::kTensor;
@@ -287,8 +276,8 @@ TEST_CASE("layer_detail: per-tensor weights give one range") {
 }
 
 TEST_CASE("layer_detail: an fp32 override is reported, a bad index is an error, JSON shape") {
-  const Graph& g = digits();
-  const CalibrationSet data = digits_data(16, 16);
+  const Graph& g = qp_test::digits_graph();
+  const CalibrationSet data = qp_test::digits_data(16, 16);
   LayerAnalyzer an(g, data);
   const size_t L = an.layers().size();
   AnalysisOptions o;
