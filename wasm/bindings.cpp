@@ -45,8 +45,9 @@ struct Model {
   std::unique_ptr<qp::Graph> folded;  // the graph analysed: BatchNormalization folded, as deployed
   std::unique_ptr<qp::CalibrationSet> calib;
   std::unique_ptr<qp::LayerAnalyzer> analyzer;
-  // Calibration data handed in by setCalibration (images preprocessed by the page); {"data": "set"} selects it.
-  qp::CalibrationSet user_calib;
+  // Calibration data handed in by setCalibration (images preprocessed by the page), by name (each panel keeps its
+  // own); {"data": "set", "name": N} selects one. The generation counts every change, for the analyzer's key.
+  std::map<std::string, qp::CalibrationSet> user_calib;
   int user_calib_gen = 0;
   bool analysed = false;
   qp::AnalysisOptions analysis_options;
@@ -263,21 +264,27 @@ std::string derived_name(const std::string& file, const std::string& suffix) {
   return (dot == std::string::npos ? file : file.substr(0, dot)) + suffix + ".onnx";
 }
 
-// The calibration data a call asks for: {"data": "set"} (what setCalibration stored for the model) or seeded random
-// data (random_calibration_from_json).
+// The calibration data a call asks for: {"data": "set", "name": N} (what setCalibration stored for the model under
+// that name, "" by default) or seeded random data (random_calibration_from_json).
 qp::CalibrationSet calibration_for(const Model& m, const std::string& calibration) {
   const nlohmann::json j = calibration.empty() ? nlohmann::json::object() : nlohmann::json::parse(calibration, nullptr, false);
   if (j.is_object() && j.contains("data")) {
-    if (j.size() != 1 || j["data"] != "set")
-      throw qp::Error("calibration.data: only \"set\" (the data given to setCalibration) is known, with no other fields");
-    if (m.user_calib.samples.empty()) throw qp::Error("calibration.data is \"set\" but no calibration data was set for this model");
-    return m.user_calib;
+    const bool named = j.contains("name");
+    if (j["data"] != "set" || j.size() != (named ? 2u : 1u) || (named && !j["name"].is_string()))
+      throw qp::Error("calibration.data: only \"set\" (the data given to setCalibration) is known, with an optional "
+                      "string \"name\" and no other fields");
+    const std::string name = named ? j["name"].get<std::string>() : "";
+    const auto it = m.user_calib.find(name);
+    if (it == m.user_calib.end())
+      throw qp::Error("calibration.data is \"set\" but no calibration data" + (name.empty() ? std::string() : " named '" + name + "'") +
+                      " was set for this model");
+    return it->second;
   }
   return qp::calibration_random(m.graph, qp::random_calibration_from_json(calibration));
 }
 
 // Stores calibration data for model `id`: `samples` is [{sample, name, dtype, shape, ptr, bytes}] (malloc'd data, freed
-// here), one entry per input of each sample; `info` JSON: {source, samples (the count)}. Every input of the model must be given in every
+// here), one entry per input of each sample; `info` JSON: {source, samples (the count), name (default "")}. Every input of the model must be given in every
 // sample, with a concrete shape. Returns the number of samples.
 int set_calibration(int id, val samples, std::string info) {
   std::vector<void*> owned;
@@ -294,6 +301,8 @@ int set_calibration(int id, val samples, std::string info) {
     const nlohmann::json o = info.empty() ? nlohmann::json::object() : nlohmann::json::parse(info, nullptr, false);
     if (!o.is_object()) throw qp::Error("setCalibration: info is not a JSON object");
     qp::CalibrationSet cs;
+    if ((o.contains("source") && !o["source"].is_string()) || (o.contains("name") && !o["name"].is_string()))
+      throw qp::Error("setCalibration: info.source and info.name must be strings");
     cs.source = o.value("source", std::string("data set by the page"));
     const int count = o.value("samples", 0);
     if (count < 1 || count > 100000) throw qp::Error("setCalibration: expected 1 to 100000 samples, got " + std::to_string(count));
@@ -328,9 +337,10 @@ int set_calibration(int id, val samples, std::string info) {
       for (const auto& in : m.graph.inputs)
         if (!cs.samples[k].count(in.name))
           throw qp::Error("setCalibration: sample " + std::to_string(k) + " lacks the model input '" + in.name + "'");
-    m.user_calib = std::move(cs);
+    const int kept = static_cast<int>(cs.samples.size());
+    m.user_calib[o.value("name", std::string())] = std::move(cs);
     ++m.user_calib_gen;
-    return static_cast<int>(m.user_calib.samples.size());
+    return kept;
   });
 }
 
@@ -344,7 +354,10 @@ val equalize(int id, std::string options, std::string calibration) {
     qp::PipelineResult r = qp::run_pipeline(m.graph, o, &cs);
     val res = val::object();
     res.set("report", qp::pipeline_json(r));
-    res.set("id", add_model(std::move(r.graph), derived_name(m.file, ".equalized")));
+    const int eq_id = add_model(std::move(r.graph), derived_name(m.file, ".equalized"));
+    // The equalized model takes the same inputs: its exports calibrate on the same data sets.
+    g_models[eq_id]->user_calib = m.user_calib;
+    res.set("id", eq_id);
     return res;
   });
 }

@@ -51,8 +51,9 @@ export async function createQuantplay(moduleOptions = {}) {
       return { report: json(r.report), outputs };
     },
     // Calibration data for model `id` (e.g. images the page decoded and preprocessed): samples is an array of
-    // {inputName: {dtype, shape, data: TypedArray}}, every model input in every sample; info: {source} (for reports).
-    // Calls that take `calibration` use it when given {data: 'set'}. Returns the number of samples.
+    // {inputName: {dtype, shape, data: TypedArray}}, every model input in every sample; info: {source (for reports),
+    // name (default '')}. Calls that take `calibration` use it when given {data: 'set', name}; a model equalize()
+    // returns inherits the sets. Returns the number of samples.
     setCalibration(id, samples, info = {}) {
       const list = [];
       samples.forEach((s, k) => {

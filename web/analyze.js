@@ -3,6 +3,7 @@
 // single-layer fix, mixed precision beside MixQuant, and JSON/CSV downloads.
 import { h, fmtNum, fmtMs } from './dom.js';
 import { Chart } from './chart.js';
+import { createCalibration } from './calibration.js';
 
 const MAX_SAMPLES = 256;
 const COLORS = { w: '#2563eb', a: '#f59e0b', wa: '#7c3aed', line: '#ef4444', ok: '#15803d' };
@@ -29,11 +30,10 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
     detailSeq: 0,     // the latest detail request (older replies are dropped)
     overrides: {},    // what-ifs: layer -> override (analysis options' "overrides")
     baseline: null,   // the analysis without what-ifs, for the comparison line
-    images: [],       // calibration images chosen (File objects)
-    sentKey: null,    // what the worker holds as this model's calibration set (images + preprocessing + epoch)
   };
   const form = $('an-form');
   const el = (name) => form.elements[name];
+  const calib = createCalibration({ $, prefix: 'an', name: 'analysis', form, engine, imageSamples, maxSamples: MAX_SAMPLES });
   const charts = {};
 
   function setState(state, ended = false) {
@@ -64,8 +64,7 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
     $('an-detail').hidden = true;
     $('an-detail-status').textContent = '';
     as.overrides = {};
-    as.sentKey = null;  // a new model starts without calibration data in the worker
-    showData();
+    calib.reset();
     $('an-results').hidden = true;
     $('an-layer').hidden = true;
     $('an-error').hidden = true;
@@ -87,36 +86,13 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
   }
 
   function readOptions() {
-    const images = el('data').value === 'images';
-    if (images && !as.images.length) throw new Error('choose the calibration images first (Images: Choose…), or use random data');
     return {
       options: {
         weight: { bits: intField('wbits', 2, 16, 'W bits'), granularity: el('wgran').value, range: el('wrange').value },
         ...actOptions(),
       },
-      calibration: images ? { data: 'set' } : { samples: intField('samples', 1, MAX_SAMPLES, 'Samples'), seed: 1 },
+      calibration: calib.read(),
     };
-  }
-
-  // Images go to the worker once per set, preprocessing and worker: re-sending makes the worker start a new analyzer.
-  async function sendImages(model) {
-    const { samples, settings, describe } = await imageSamples(as.images);
-    const key = JSON.stringify([as.images.map((f) => [f.name, f.size, f.lastModified]), settings, engine.epoch || 0]);
-    if (key === as.sentKey && engine.model === model) return;
-    const names = as.images.map((f) => f.name);
-    const source = `${names.length} image${names.length === 1 ? '' : 's'} (${names.slice(0, 3).join(', ')}`
-      + `${names.length > 3 ? ', …' : ''}; ${describe})`;
-    await engine.hold(model);
-    await engine.request({ type: 'setCalibration', samples, info: { source } }, null,
-      samples.flatMap((smp) => Object.values(smp).map((t) => t.data.buffer)));
-    as.sentKey = key;
-    $('an-data-info').textContent = `Calibration: ${source}.`;
-  }
-
-  function showData() {
-    form.classList.toggle('images', el('data').value === 'images');
-    if (!as.images.length) $('an-data-info').textContent = 'No images chosen: they are preprocessed with the Run panel\'s image settings (size, channels, scale, mean/std, fit).';
-    else if (!as.sentKey) $('an-data-info').textContent = `${as.images.length} image${as.images.length === 1 ? '' : 's'} chosen; preprocessed with the Run panel's image settings when the analysis starts.`;
   }
 
   function onProgress(done, total, text) {
@@ -175,7 +151,7 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
 
   const run = (kind) => work(kind, async (job, model) => {
     const options = { ...job.options, overrides: as.overrides };
-    if (job.calibration.data === 'set') await sendImages(model);
+    await calib.prepare(job.calibration, model);
     const reply = await engine.request({ type: 'analyze', options, calibration: job.calibration }, onProgress);
     if (as.model !== model) return;
     if (kind === 'analyze' || !as.baseline) as.baseline = reply.result;
@@ -409,15 +385,7 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
   }
 
   form.addEventListener('submit', (e) => { e.preventDefault(); analyse(); });
-  el('data').addEventListener('change', showData);
-  const imagesInput = $('an-images-input');
-  $('an-images').addEventListener('click', () => imagesInput.click());
-  imagesInput.addEventListener('change', () => {
-    as.images = [...imagesInput.files];
-    imagesInput.value = '';
-    as.sentKey = null;
-    showData();
-  });
+
   $('an-fix').addEventListener('click', fix);
   $('an-whatif-fp32').addEventListener('click', () => whatIf({ fp32: true }));
   $('an-whatif-w').addEventListener('click', () => {

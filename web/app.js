@@ -75,8 +75,9 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
     download: (name, type, data) => download(name, type, data),
   };
   const runPanel = createRunPanel(panelHooks);
-  const eqPanel = createEqualizePanel(panelHooks);
-  const anPanel = createAnalyzePanel({ ...panelHooks, imageSamples: (files) => runPanel.imageSamples(files) });
+  const imageSamples = (files) => runPanel.imageSamples(files);
+  const eqPanel = createEqualizePanel({ ...panelHooks, imageSamples });
+  const anPanel = createAnalyzePanel({ ...panelHooks, imageSamples });
 
   function settle() {
     host.dataset.state = st.error ? 'error' : st.phase !== 'idle' || (wantSweep && !st.sweep) || !st.model ? 'loading' : 'ready';

@@ -3,11 +3,13 @@
 // method, and the downloads (equalized fp32, fake-quant, QDQ, encodings).
 import { h, fmtMs, fmtNum, plural } from './dom.js';
 import { Chart } from './chart.js';
+import { createCalibration } from './calibration.js';
 
 const MAX_SAMPLES = 256;
 
 // engine, isCancel, canRun, onChange, onCancel: as the Run panel (run.js); download(name, type, data): saves a file.
-export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChange, onCancel, download }) {
+// imageSamples(files): calibration samples from images, preprocessed as the Run panel would (run.js).
+export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChange, onCancel, download, imageSamples }) {
   const es = {
     model: null,
     busy: null,        // 'equalize' | 'effect' | 'export' | null
@@ -23,6 +25,7 @@ export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChang
   };
   const form = $('eq-form');
   const el = (name) => form.elements[name];
+  const calib = createCalibration({ $, prefix: 'eq', name: 'equalize', form, engine, imageSamples, maxSamples: MAX_SAMPLES });
   let chart = null;
 
   function setState(state, ended = false) {
@@ -49,6 +52,7 @@ export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChang
   }
 
   function setModel(model) {
+    calib.reset();
     if (es.busy) finishBusy();
     es.model = model;
     es.report = es.effect = es.options = es.error = null;
@@ -82,8 +86,7 @@ export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChang
       bits: intField('bits', 2, 8, 'W bits'),
       granularity: el('granularity').value,
     };
-    const calibration = { samples: intField('samples', 1, MAX_SAMPLES, 'Samples'), seed: 1 };
-    return { options, calibration };
+    return { options, calibration: calib.read() };
   }
 
   // --- work --------------------------------------------------------------------------------------------------------
@@ -123,6 +126,7 @@ export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChang
   }
 
   const apply = () => work('equalize', async (job, model) => {
+    await calib.prepare(job.calibration, model);
     const reply = await engine.request({ type: 'equalize', options: job.options, calibration: job.calibration });
     if (es.model !== model) return;
     es.report = reply.report;
@@ -133,6 +137,7 @@ export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChang
 
   const compare = () => work('effect', async (job, model) => {
     const { options, calibration } = job;
+    await calib.prepare(calibration, model);
     const reply = await engine.request({
       type: 'effect',
       options: { bits: [...new Set([8, 4, options.bits])].sort((a, b) => b - a), relu6: options.relu6 },

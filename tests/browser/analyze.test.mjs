@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clickAndWait as waitedClick, CLS, DET, assets, drop, nodeEngine, openBrowser, readyWith, requireDist, shots, startServer, stepper } from './harness.mjs';
+import { chooseWordImages, clickAndWait as waitedClick, CLS, DET, assets, drop, nodeEngine, openBrowser, readyWith, requireDist, shots, startServer, stepper } from './harness.mjs';
 
 const AN_WAIT = { timeout: 180_000 };
 
@@ -144,23 +144,7 @@ test('the Analysis panel analyses, cancels, fixes and searches mixed precision',
 
   await step('images as calibration data: preprocessed by the page, analysed in the worker', async () => {
     await page.selectOption('#an-data', 'images');
-    await page.evaluate(async () => {
-      const root = document.querySelector('quant-playground').shadowRoot;
-      const dt = new DataTransfer();
-      for (const [k, word] of ['quant', 'play', 'int8'].entries()) {
-        const c = new OffscreenCanvas(240, 60);
-        const ctx = c.getContext('2d');
-        ctx.fillStyle = '#fff';
-        ctx.fillRect(0, 0, 240, 60);
-        ctx.fillStyle = '#000';
-        ctx.font = '40px sans-serif';
-        ctx.fillText(word, 10 + 20 * k, 45);
-        dt.items.add(new File([await c.convertToBlob({ type: 'image/png' })], `word${k}.png`, { type: 'image/png' }));
-      }
-      const input = root.getElementById('an-images-input');
-      input.files = dt.files;
-      input.dispatchEvent(new Event('change', { bubbles: true }));
-    });
+    await chooseWordImages(page, 'an-images-input', ['quant', 'play', 'int8']);
     const s = await clickAndWait(page, '#an-button');
     assert.equal(s.analysisState, 'done', s.analysisError);
     assert.equal(s.analysis.data.samples, 3);

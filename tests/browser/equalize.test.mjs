@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clickAndWait as waitedClick, CLS, WAIT, assets, nodeEngine, openBrowser, readyWith, requireDist, shots, startServer, stepper } from './harness.mjs';
+import { chooseWordImages, clickAndWait as waitedClick, CLS, WAIT, assets, nodeEngine, openBrowser, readyWith, requireDist, shots, startServer, stepper } from './harness.mjs';
 
 const EQ_WAIT = { timeout: 120_000 };
 
@@ -19,6 +19,7 @@ after(async () => {
 
 
 const clickAndWait = (page, selector) => waitedClick(page, selector, 'eqFinished', EQ_WAIT);
+const anyState = (page) => page.evaluate(() => ({ ...window.quantplayState }));
 
 test('the Equalize panel folds BN, equalizes, compares methods and exports a QDQ model', { timeout: 400_000 }, async (t) => {
   await requireDist();
@@ -85,6 +86,29 @@ test('the Equalize panel folds BN, equalizes, compares methods and exports a QDQ
     const y = out[sess.outputNames[0]].data;
     assert.equal(y.length, 2);
     assert.ok(Math.abs(y[0] + y[1] - 1) < 1e-3, `softmax output ${y}`);
+  });
+
+  await step('images as calibration data: the effect table, bias correction and the QDQ export use them', async () => {
+    const random = (await page.evaluate(() => window.quantplayState.effect)).rows;
+    await page.selectOption('#eq-data', 'images');
+    await chooseWordImages(page, 'eq-images-input', ['quant', 'play', 'int8']);
+    const s = await clickAndWait(page, '#eq-effect');
+    assert.equal(s.eqState, 'done', s.eqError);
+    assert.match(await page.locator('#eq-data-info').textContent(), /^Calibration: 3 images \(word0\.png/);
+    const shift = (rows) => rows.map((r) => r.mean_abs_shift_w);
+    assert.notDeepEqual(shift(s.effect.rows), shift(random), 'the effect table did not change with the data');
+    await page.selectOption('#eq-bc', 'empirical');
+    const a = await clickAndWait(page, '#eq-button');
+    assert.equal(a.eqState, 'done', a.eqError);
+    assert.ok(a.equalize.steps.some((x) => x.kind === 'bias_correction'));
+    // The equalized model inherits the images: its QDQ export calibrates its activation ranges on them.
+    const [dl] = await Promise.all([page.waitForEvent('download', WAIT), page.locator('[data-export=qdq]').click()]);
+    const ort = (await import('onnxruntime-node')).default;
+    const sess = await ort.InferenceSession.create(await readFile(await dl.path()));
+    assert.equal(sess.inputNames.length, 1);
+    assert.equal((await anyState(page)).eqError, null);
+    await page.selectOption('#eq-bc', 'off');
+    await page.selectOption('#eq-data', 'random');
   });
 
   await step('a bad setting shows an error inside the panel', async () => {

@@ -145,3 +145,25 @@ export async function clickAndWait(page, selector, counter, wait = { timeout: 18
   await page.waitForFunction(({ c, n }) => window.quantplayState[c] > n, { c: counter, n: before }, wait);
   return page.evaluate(() => ({ ...window.quantplayState }));
 }
+
+// Chooses `words.length` small PNG images (a word each, drawn by the page) in the file input `inputId` of the
+// playground, as a reader picking files would.
+export async function chooseWordImages(page, inputId, words) {
+  await page.evaluate(async ({ inputId, words }) => {
+    const root = document.querySelector('quant-playground').shadowRoot;
+    const dt = new DataTransfer();
+    for (const [k, word] of words.entries()) {
+      const c = new OffscreenCanvas(240, 60);
+      const ctx = c.getContext('2d');
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, 240, 60);
+      ctx.fillStyle = '#000';
+      ctx.font = '40px sans-serif';
+      ctx.fillText(word, 10 + 20 * k, 45);
+      dt.items.add(new File([await c.convertToBlob({ type: 'image/png' })], `word${k}.png`, { type: 'image/png' }));
+    }
+    const input = root.getElementById(inputId);
+    input.files = dt.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  }, { inputId, words });
+}

@@ -42,10 +42,35 @@ test('an analysis on data set through the wasm API equals the CLI on the same .n
   qp.unload(id);
 });
 
+test('named sets stay apart, and an equalized model inherits them for its exports', () => {
+  const id = qp.load(readFileSync(CLS), { name: 'cls.onnx' });
+  qp.setCalibration(id, samples(2, 21), { name: 'a' });
+  qp.setCalibration(id, samples(2, 22), { name: 'b' });
+  const opts = { weight: { bits: 6, granularity: 'tensor' }, quantize_activations: false, variants: false };
+  const a = qp.analyze(id, opts, { data: 'set', name: 'a' }).summary.snr_all;
+  const b = qp.analyze(id, opts, { data: 'set', name: 'b' }).summary.snr_all;
+  assert.notEqual(a, b);
+  assert.equal(qp.analyze(id, opts, { data: 'set', name: 'a' }).summary.snr_all, a, 'set b replaced set a');
+  assert.throws(() => qp.analyze(id, opts, { data: 'set' }), /no calibration data was set/);
+  assert.throws(() => qp.analyze(id, opts, { data: 'set', name: 'c' }), /no calibration data named 'c'/);
+  // The same data through set 'a' and as .npy-equal random data gives the same QDQ activation ranges on the
+  // equalized model as on a model set up by hand.
+  const eq = qp.equalize(id, { equalize: 'dfq' }, { data: 'set', name: 'a' });
+  const fromEq = JSON.parse(new TextDecoder().decode(qp.exportModel(eq.id, 'encodings', { bits: 8 }, { data: 'set', name: 'a' }).bytes));
+  const again = qp.load(readFileSync(CLS), { name: 'cls.onnx' });
+  const eq2 = qp.equalize(again, { equalize: 'dfq' }, { samples: 1 });
+  qp.setCalibration(eq2.id, samples(2, 21), { name: 'a' });
+  const byHand = JSON.parse(new TextDecoder().decode(qp.exportModel(eq2.id, 'encodings', { bits: 8 }, { data: 'set', name: 'a' }).bytes));
+  assert.ok(Object.keys(fromEq.activation_encodings).length > 0);
+  assert.deepEqual(fromEq.activation_encodings, byHand.activation_encodings);
+  for (const m of [eq.id, eq2.id, id, again]) qp.unload(m);
+});
+
 test('bad calibration sets are refused with the reason', () => {
   const id = qp.load(readFileSync(CLS), { name: 'cls.onnx' });
   assert.throws(() => qp.analyze(id, {}, { data: 'set' }), /no calibration data was set for this model/);
   assert.throws(() => qp.analyze(id, {}, { data: 'images' }), /calibration\.data: only "set"/);
+  assert.throws(() => qp.setCalibration(id, samples(1, 3), { name: 7 }), /info\.source and info\.name must be strings/);
   const bad = samples(1, 3);
   assert.throws(() => qp.setCalibration(id, [{ y: bad[0].x }]), /the model has no input 'y'/);
   assert.throws(() => qp.setCalibration(id, [{ x: { ...bad[0].x, shape: [1, 3, 48, 100] } }]), /bytes of data, expected/);
