@@ -9,10 +9,9 @@ export NODE_PATH=/usr/share/nodejs   # Debian's emcc loads node-acorn from there
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 
-if [ ! -f build-wasm/CMakeCache.txt ]; then
-  emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_CROSSCOMPILING_EMULATOR="/usr/bin/node;--no-experimental-fetch" >/dev/null
-fi
+# Configured every time, like the native tree, so that source files added since (the CMake globs) are picked up.
+emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CROSSCOMPILING_EMULATOR="/usr/bin/node;--no-experimental-fetch" >/dev/null
 cmake --build build-wasm -j"$jobs"
 
 bash scripts/assemble_site.sh
