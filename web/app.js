@@ -30,12 +30,13 @@ Chart.defaults.font.size = 12;
 Chart.defaults.color = '#4a5568';
 Chart.defaults.borderColor = '#e6e9ee';
 
-// One playground inside `root` (the element's shadow root, holding the template), on `host` (the element).
+// One playground inside `root` (a container in the element's shadow root holding the template; each build of the
+// element has its own, so a torn-down instance's late replies land in a detached container), on `host` (the element).
 // page: the full page (drops anywhere on the document); views: the panels shown (a Set of 'summary', 'sweep',
 // 'mixquant', 'run', 'equalize', 'analyze'); whenVisible(): resolves when the element may work (it is on screen);
 // onState(state): the element's state changed.
 export function createPlayground({ root, host, page = false, views, whenVisible = async () => {}, onState = () => {} }) {
-  const $ = (id) => root.getElementById(id);
+  const $ = (id) => root.querySelector(`#${id}`);
   const dropTarget = page ? document : host;
   const wantSweep = views.has('sweep') || views.has('mixquant');
   for (const el of root.querySelectorAll('[data-view]')) {
@@ -80,7 +81,9 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
   const anPanel = createAnalyzePanel({ ...panelHooks, imageSamples });
 
   function settle() {
-    host.dataset.state = st.error ? 'error' : st.phase !== 'idle' || (wantSweep && !st.sweep) || !st.model ? 'loading' : 'ready';
+    // 'empty': no model and nothing under way (no src yet, or the only model failed to load and was dismissed).
+    host.dataset.state = st.error ? 'error' : !st.model && st.phase === 'idle' ? 'empty'
+      : st.phase !== 'idle' || (wantSweep && !st.sweep) ? 'loading' : 'ready';
     $('download-json').disabled = !(st.model && st.sweep && st.mq);
     $('download-csv').disabled = !(st.model && st.sweep);
     host.state = {
@@ -251,10 +254,16 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
     st.model = model;
     st.sweep = st.mq = st.config = null;
     st.selected = -1;
-    renderSummary();
-    runPanel.setModel(model);
-    eqPanel.setModel(model);
-    anPanel.setModel(model);
+    try {
+      renderSummary();
+      runPanel.setModel(model);
+      eqPanel.setModel(model);
+      anPanel.setModel(model);
+    } catch (err) {
+      // A report the page cannot show must not leave the element stuck in 'open'.
+      fail(new Error(`could not show ${model.name}: ${err && err.message ? err.message : err}`), my);
+      return;
+    }
     await analyse(my);
   }
 
@@ -319,12 +328,14 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
   }
 
   function rerunSweep() {
+    // Without a model there is nothing to sweep (and an error on display stays: it is about the model).
+    if (!st.model && st.phase === 'idle') return;
     clearError();
     // A model being read or parsed sweeps with whatever the controls say once it is ready.
     if (st.phase === 'read' || st.phase === 'open') return settle();
     const my = ++gen;
     // Only the page's own sweep work is superseded; a panel's run, equalization or analysis finishes first.
-    if (['load', 'sweep', 'mixquant'].includes(st.phase)) engine.restart();
+    if (['load', 'sweep', 'mixquant'].includes(st.phase)) engine.restart((m) => m.type === 'sweep' || m.type === 'mixquant');
     analyse(my);
   }
 
@@ -949,8 +960,16 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
     engine,
     loadUrl,
     // A model handed in from script: bytes (Uint8Array or ArrayBuffer) and its file name.
-    loadBytes: (bytes, name = 'model.onnx', externalFiles = []) =>
-      openModel({ name, bytes: bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), externalFiles }),
+    // The bytes are copied: the worker may take its copy over without detaching the caller's buffer. An element off
+    // screen opens it once it scrolls into view.
+    async loadBytes(bytes, name = 'model.onnx', externalFiles = []) {
+      const model = { name, bytes: new Uint8Array(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)), externalFiles };
+      const my = ++gen;
+      st.phase = 'read';
+      settle();
+      await whenVisible();
+      if (my === gen) await openModel(model);
+    },
     rerunSweep,
     onMixquantControls,
     showError,
@@ -958,6 +977,7 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
     showIdle() {
       $('summary-body').replaceChildren(h('p', { class: 'muted' }, 'Open or drop an .onnx model.'));
       $('embed-model').textContent = 'No model: open or drop an .onnx file';
+      settle();
     },
     state: () => host.state,
     dispose() {

@@ -1,7 +1,9 @@
 // The bridge between <quant-playground> elements and the wasm engine: one WebAssembly.Module compiled once per page,
 // a small pool of Workers each instantiating it, and one Engine (a client) per element. A worker serves several
-// clients and keeps each one's model apart (worker.js); cancelling long work means terminating the worker, so the
-// other clients on it get their requests re-sent to the fresh worker, after their model is loaded into it again.
+// clients and keeps each one's model apart (worker.js). Each worker runs one request at a time from a queue kept
+// here, so a cancel knows whose work is running: it terminates the worker only when the canceller's own request is
+// the one running (other clients' requests are then re-sent to the fresh worker after their model is loaded into it
+// again); otherwise it just drops the canceller's queued requests.
 
 export class Cancelled extends Error {
   constructor() { super('cancelled'); this.name = 'Cancelled'; }
@@ -11,8 +13,7 @@ const WASM_URL = new URL('./quantplay_wasm.wasm', import.meta.url);
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 // Compiling is the expensive part of starting wasm; a Module can be posted to any number of workers. When the page
-// cannot compile it (a server without the wasm MIME type still works through the fallback; CSP may forbid it), the
-// workers fetch and compile it themselves.
+// cannot compile it (CSP may forbid it), the workers fetch and compile it themselves.
 async function compileModule() {
   try {
     const res = await fetch(WASM_URL);
@@ -27,60 +28,90 @@ class Slot {
   constructor(pool) {
     this.pool = pool;
     this.clients = new Set();
-    this.pending = new Map();  // seq -> { client, msg, transfer, resolve, reject, onProgress }
+    this.queue = [];       // entries waiting: { client, msg, transfer, resolve, reject, onProgress }
+    this.running = null;   // the entry the worker is working on
     this.seq = 0;
     this.worker = null;
-    this.gen = 0;              // bumped at every restart: what the worker held is gone
+    this.gen = 0;          // bumped whenever the worker goes away: what it held is gone
   }
   spawn() {
     const w = new Worker(WORKER_URL, { type: 'module' });
     w.onmessage = (e) => this.receive(e.data);
     w.onerror = (e) => {
       e.preventDefault();
-      this.failAll(new Error(e.message || 'the analysis worker could not start (is the site served over http?)'));
+      this.lost(new Error(e.message || 'the analysis worker could not start (is the site served over http?)'));
     };
+    w.onmessageerror = () => this.lost(new Error('the analysis worker sent a message that could not be read'));
     w.postMessage({ type: 'init', seq: 0, module: this.pool.module });
     this.worker = w;
   }
-  receive(msg) {
-    const p = this.pending.get(msg.seq);
-    if (!p) return;
-    if (msg.type === 'progress') {
-      if (p.onProgress) p.onProgress(msg.done, msg.total, msg.name);
-      return;
-    }
-    this.pending.delete(msg.seq);
-    if (msg.type === 'error') p.reject(new Error(msg.message));
-    else p.resolve(msg);
+  // The worker died: every request fails with `err`, and the next one starts a fresh worker.
+  lost(err) {
+    const all = [...(this.running ? [this.running] : []), ...this.queue];
+    this.running = null;
+    this.queue = [];
+    this.drop();
+    for (const e of all) e.reject(err);
   }
-  post(entry) {
-    if (!this.worker) this.spawn();
-    const seq = ++this.seq;
-    this.pending.set(seq, entry);
-    this.worker.postMessage({ ...entry.msg, client: entry.client.id, seq }, entry.transfer);
-  }
-  failAll(err) {
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of all) p.reject(err);
-  }
-  // `by` cancels its own work; every other client's requests survive on the new worker.
-  restart(by) {
-    const entries = [...this.pending.values()];
-    this.pending.clear();
+  drop() {
     if (this.worker) this.worker.terminate();
     this.worker = null;
     this.gen++;
-    const held = new Map();
     for (const c of this.clients) {
-      held.set(c, c.model);
       c.model = null;
       c.epoch++;
     }
-    for (const e of entries) {
-      if (e.client === by) e.reject(new Cancelled());
+  }
+  receive(msg) {
+    const e = this.running;
+    if (!e || msg.seq !== this.seq) return;
+    if (msg.type === 'progress') {
+      if (e.onProgress) e.onProgress(msg.done, msg.total, msg.name);
+      return;
+    }
+    this.running = null;
+    if (msg.type === 'error') e.reject(new Error(msg.message));
+    else e.resolve(msg);
+    this.pump();
+  }
+  post(entry) {
+    this.queue.push(entry);
+    this.pump();
+  }
+  pump() {
+    while (!this.running && this.queue.length) {
+      const e = this.queue.shift();
+      if (!this.worker) this.spawn();
+      const seq = ++this.seq;
+      try {
+        this.worker.postMessage({ ...e.msg, client: e.client.id, seq }, e.transfer);
+        this.running = e;
+      } catch (err) {
+        e.reject(err);  // e.g. a buffer that cannot be cloned: this request fails, the queue goes on
+      }
+    }
+  }
+  // `by` cancels its work: its queued requests are dropped; if its request is the one running, the worker is
+  // terminated and the other clients' requests are re-sent to a fresh one.
+  // `match(msg)` limits the cancel to some of `by`'s requests (default: all).
+  cancel(by, match = () => true) {
+    const hit = (e) => e.client === by && match(e.msg);
+    const mine = this.queue.filter(hit);
+    this.queue = this.queue.filter((e) => !hit(e));
+    for (const e of mine) e.reject(new Cancelled());
+    if (!this.running || !hit(this.running)) return false;
+    const running = this.running;
+    this.running = null;
+    const waiting = this.queue;
+    this.queue = [];
+    const held = new Map([...this.clients].map((c) => [c, c.model]));
+    this.drop();
+    running.reject(new Cancelled());
+    for (const e of waiting) {
+      if (!this.clients.has(e.client)) e.reject(new Cancelled());
       else e.client.resend(e, held.get(e.client));
     }
+    return true;
   }
 }
 
@@ -99,9 +130,6 @@ class Pool {
     slot.clients.add(client);
     return slot;
   }
-  detach(client) {
-    client.slot.clients.delete(client);
-  }
 }
 
 let pool = null;
@@ -113,24 +141,29 @@ export class Engine {
     this.id = ++pool.clients;
     this.slot = pool.attach(this);
     this.model = null;  // the model this client's part of the worker holds
-    this.epoch = 0;     // bumped when the worker restarts (a cancel here or by another element on the same worker)
+    this.epoch = 0;     // bumped when the worker is lost or restarted (what it held for this client is gone)
+    this.disposed = false;
   }
   // `transfer`: buffers handed over to the worker (they become unusable here).
   async request(msg, onProgress, transfer = []) {
     await this.pool.ready;
+    if (this.disposed) throw new Cancelled();
     return new Promise((resolve, reject) => {
       this.slot.post({ client: this, msg, transfer, resolve, reject, onProgress });
     });
   }
   get busy() {
-    for (const p of this.slot.pending.values()) if (p.client === this) return true;
-    return false;
+    const s = this.slot;
+    return (s.running && s.running.client === this) || s.queue.some((e) => e.client === this);
   }
-  restart() {
-    this.slot.restart(this);
+  // Stops this client's work (its queued requests fail with Cancelled), or only the requests whose message `match`
+  // accepts. Returns whether the worker was restarted, i.e. whether what it held for this client is gone.
+  restart(match) {
+    return this.slot.cancel(this, match);
   }
-  // Another element restarted the shared worker under this request: load the model again, then send it again.
-  // Buffers handed over with the request are gone, so such a request (a run) fails with a message instead.
+  // Another client's cancel restarted the shared worker while this request waited: load the model again, then send
+  // it again. Buffers handed over with the request are gone, so such a request (a run) fails with a message; so do
+  // requests that need state the worker lost (the page's panels show those as stale).
   async resend(entry, model) {
     if (entry.transfer.length) {
       entry.reject(new Error('interrupted: another playground on this page cancelled work in the shared worker; run again'));
@@ -138,6 +171,7 @@ export class Engine {
     }
     try {
       if (model && entry.msg.type !== 'load') await this.hold(model);
+      if (this.disposed) throw new Cancelled();
       this.slot.post(entry);
     } catch (err) {
       entry.reject(err);
@@ -152,10 +186,16 @@ export class Engine {
     if (this.slot.gen === gen) this.model = model;
     return reply.inspect;
   }
-  // The element left the page: its models are freed in the worker, which other elements may go on using.
+  // The element left the page: its work stops, its models are freed in the worker (which other elements may go on
+  // using), and later requests fail with Cancelled.
   dispose() {
-    if (this.slot.worker) this.slot.worker.postMessage({ type: 'release', client: this.id, seq: 0 });
+    if (this.disposed) return;
+    this.disposed = true;
+    const restarted = this.slot.cancel(this);
+    if (!restarted && this.slot.worker && this.model) {
+      this.slot.post({ client: this, msg: { type: 'release' }, transfer: [], resolve: () => {}, reject: () => {} });
+    }
     this.model = null;
-    pool.detach(this);
+    this.slot.clients.delete(this);
   }
 }

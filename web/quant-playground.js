@@ -55,7 +55,7 @@ function parseList(text) {
 }
 
 export class QuantPlayground extends HTMLElement {
-  static get observedAttributes() { return ['src', 'view', 'height', 'controls', ...NAMES]; }
+  static get observedAttributes() { return ['src', 'view', 'height', 'controls', 'autorun', ...NAMES]; }
 
   constructor() {
     super();
@@ -64,6 +64,8 @@ export class QuantPlayground extends HTMLElement {
     this.waiters = [];
     this.reflecting = false;  // a control change is being written back to the attribute / hash
     this.autoran = false;
+    this.settingErrors = new Map();  // setting (or 'view', 'controls', 'height') -> message, shown apart from model errors
+    this.given = null;               // the last model handed to load(): reopened when the element is rebuilt
   }
 
   // The element's state: model, reports and per-panel status (read-only; a `statechange` event fires on change).
@@ -88,7 +90,9 @@ export class QuantPlayground extends HTMLElement {
     if (this.hashListener) window.removeEventListener('hashchange', this.hashListener);
     if (this.api) this.api.dispose();
     this.api = null;
-    if (this.shadowRoot) this.shadowRoot.replaceChildren();
+    // The old instance may still get late replies: they land in its own detached container.
+    if (this.box) this.box.remove();
+    this.box = null;
   }
 
   get isPage() { return this.hasAttribute('page'); }
@@ -103,11 +107,17 @@ export class QuantPlayground extends HTMLElement {
   build() {
     const root = this.shadowRoot || this.attachShadow({ mode: 'open' });
     if (sheet) root.adoptedStyleSheets = [sheet];
-    root.innerHTML = `${sheet ? '' : `<style>${css}</style>`}${template}`;
+    else if (!root.querySelector('style')) root.append(Object.assign(document.createElement('style'), { textContent: css }));
+    this.box = document.createElement('div');
+    this.box.className = 'qp';
+    this.box.innerHTML = template;
+    root.append(this.box);
     const { views, bad } = this.views();
+    this.autoran = false;
+    this.settingErrors.clear();
     this.applyHeight();
     this.api = createPlayground({
-      root,
+      root: this.box,
       host: this,
       page: this.isPage,
       views,
@@ -115,40 +125,50 @@ export class QuantPlayground extends HTMLElement {
       onState: (s) => this.onState(s),
     });
     this.defaults = Object.fromEntries(NAMES.map((n) => [n, this.getSetting(n)]));
-    root.addEventListener('change', (e) => this.reflect(e.target));
-    root.addEventListener('input', (e) => { if (e.target.type === 'range') this.reflect(e.target); });
+    this.box.addEventListener('change', (e) => this.reflect(e.target));
+    this.box.addEventListener('input', (e) => { if (e.target.type === 'range') this.reflect(e.target); });
     this.watchVisibility();
-    const errors = bad.length ? [`view="${this.getAttribute('view')}": unknown panel ${bad.map((b) => `'${b}'`).join(', ')} `
-      + `(expected some of ${VIEWS.join(', ')})`] : [];
+    if (bad.length) {
+      this.settingErrors.set('view', `view="${this.getAttribute('view')}": unknown panel ${bad.map((b) => `'${b}'`).join(', ')} `
+        + `(expected some of ${VIEWS.join(', ')})`);
+    }
     // The full page reads its settings from the URL hash; an element from its attributes.
     const given = this.isPage ? this.hashSettings() : Object.fromEntries(NAMES.filter((n) => this.hasAttribute(n))
       .map((n) => [n, this.getAttribute(n)]));
-    for (const [name, value] of Object.entries(given)) {
-      const err = this.setSetting(name, value);
-      if (err) errors.push(err);
-    }
+    for (const [name, value] of Object.entries(given)) this.noteSetting(name, this.setSetting(name, value));
     this.applyControls();
-    if (this.isPage) {
+    if (this.isPage && !this.hashListener) {
       this.hashListener = () => this.onHash();
       window.addEventListener('hashchange', this.hashListener);
     }
-    if (errors.length) this.api.showError(errors.join('\n'), 'Invalid settings');
     const src = (this.isPage && this.hashSrc()) || this.getAttribute('src');
     this.loadedSrc = src;
     if (src) this.api.loadUrl(src);
-    else if (!errors.length) this.api.showIdle();
+    else if (this.given) this.api.loadBytes(this.given.bytes, this.given.name);
+    else this.api.showIdle();
+  }
+
+  // Settings errors are kept apart from model errors: they stay on show until the setting gets a valid value.
+  noteSetting(name, err) {
+    if (err) this.settingErrors.set(name, err);
+    else this.settingErrors.delete(name);
+    if (!this.box) return;
+    const box = this.box.querySelector('#settings-error');
+    box.hidden = this.settingErrors.size === 0;
+    this.box.querySelector('#settings-error-message').textContent = [...this.settingErrors.values()].join('\n');
   }
 
   // --- public API ------------------------------------------------------------------------------------------------
 
   // Opens a model handed in from script (the element's `src` is left as it is).
   load(bytes, name = 'model.onnx') {
-    if (!this.api) this.build();
     if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) {
       throw new TypeError('quant-playground.load(bytes, name): bytes must be a Uint8Array or an ArrayBuffer');
     }
+    if (!this.isConnected) throw new Error('quant-playground.load(): add the element to the page first');
     this.autoran = false;
-    return this.api.loadBytes(bytes, name);
+    this.given = { bytes: new Uint8Array(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)), name };
+    return this.api.loadBytes(this.given.bytes, name);
   }
 
   // The current value of a setting (see SETTINGS), as the attribute would spell it.
@@ -160,7 +180,7 @@ export class QuantPlayground extends HTMLElement {
   // --- settings ------------------------------------------------------------------------------------------------
 
   controlsOf(name) {
-    return [...this.shadowRoot.querySelectorAll(SETTINGS[name])];
+    return this.box ? [...this.box.querySelectorAll(SETTINGS[name])] : [];
   }
 
   getSetting(name) {
@@ -181,6 +201,7 @@ export class QuantPlayground extends HTMLElement {
     const value = String(raw).trim();
     const el = els[0];
     let target = el;
+    if (raw == null) return null;
     if (el.type === 'radio') {
       target = els.find((e) => e.value === value);
       if (!target) return `${name}="${value}": expected one of ${els.map((e) => e.value).join(', ')}`;
@@ -199,9 +220,12 @@ export class QuantPlayground extends HTMLElement {
     } else {
       const v = Number(value);
       const lo = Number(el.min), hi = Number(el.max), step = el.step === 'any' ? 0 : Number(el.step || 1);
-      const integral = el.type === 'number' && step === 1;
-      if (!value || !Number.isFinite(v) || v < lo || v > hi || (integral && !Number.isInteger(v))) {
-        return `${name}="${value}": expected ${integral ? 'an integer' : 'a number'} in [${el.min}, ${el.max}]`;
+      const integral = step === 1;
+      // Plain decimals only (no hex, no blanks), on the control's grid: the browser would snap 2.55 to 2.6 silently.
+      const k = step ? (v - lo) / step : 0;
+      if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(value) || !Number.isFinite(v) || v < lo || v > hi
+          || Math.abs(k - Math.round(k)) > 1e-9) {
+        return `${name}="${value}": expected ${integral ? 'an integer' : `a multiple of ${el.step}`} in [${el.min}, ${el.max}]`;
       }
       if (Number(el.value) === v) return null;
       el.value = String(v);
@@ -228,12 +252,11 @@ export class QuantPlayground extends HTMLElement {
       const locked = !all && !list.includes(n);
       for (const el of this.controlsOf(n)) {
         el.disabled = locked;
-        if (locked) el.title = `fixed by the page (${n}="${this.getSetting(n)}")`;
+        if (!('qpTitle' in el.dataset)) el.dataset.qpTitle = el.title;
+        el.title = locked ? `fixed by the page (${n}="${this.getSetting(n)}")` : el.dataset.qpTitle;
       }
     }
-    if (bad.length) {
-      this.api.showError(`controls="${attr}": unknown setting ${bad.map((b) => `'${b}'`).join(', ')}`, 'Invalid setting');
-    }
+    this.noteSetting('controls', bad.length ? `controls="${attr}": unknown setting ${bad.map((b) => `'${b}'`).join(', ')}` : null);
   }
 
   // A control changed: the attribute (element) or the URL hash (page) follows, so the view can be shared.
@@ -258,6 +281,7 @@ export class QuantPlayground extends HTMLElement {
     if (!this.api || this.reflecting || old === value) return;
     if (name === 'height') return this.applyHeight();
     if (name === 'controls') return this.applyControls();
+    if (name === 'autorun') return this.maybeAutorun();
     if (name === 'view') {
       this.teardown();
       this.build();
@@ -269,14 +293,16 @@ export class QuantPlayground extends HTMLElement {
       if (value) this.api.loadUrl(value);
       return;
     }
-    if (value == null) return;
-    const err = this.setSetting(name, value);
-    if (err) this.api.showError(err, 'Invalid setting');
+    // A removed setting attribute puts the control back to its default.
+    this.noteSetting(name, this.setSetting(name, value == null ? this.defaults[name] : value));
   }
 
   applyHeight() {
     const hgt = this.getAttribute('height');
-    this.style.height = hgt ? (/^\d+(\.\d+)?$/.test(hgt) ? `${hgt}px` : hgt) : '';
+    const css = hgt && /^\d+(\.\d+)?$/.test(hgt) ? `${hgt}px` : hgt;
+    const ok = !css || typeof CSS === 'undefined' || CSS.supports('height', css);
+    this.style.height = css && ok ? css : '';
+    this.noteSetting('height', ok ? null : `height="${hgt}": not a CSS length (e.g. 480, 480px, 60vh)`);
   }
 
   // --- URL hash (full page) ------------------------------------------------------------------------------------
@@ -307,13 +333,8 @@ export class QuantPlayground extends HTMLElement {
   }
 
   onHash() {
-    const errors = [];
     const given = this.hashSettings();
-    for (const n of NAMES) {
-      const err = this.setSetting(n, n in given ? given[n] : this.defaults[n]);
-      if (err) errors.push(err);
-    }
-    if (errors.length) this.api.showError(errors.join('\n'), 'Invalid settings');
+    for (const n of NAMES) this.noteSetting(n, this.setSetting(n, n in given ? given[n] : this.defaults[n]));
     const src = this.hashSrc();
     if (src && src !== this.loadedSrc) {
       this.loadedSrc = src;
@@ -363,7 +384,7 @@ export class QuantPlayground extends HTMLElement {
     setTimeout(() => {
       for (const [view, id] of Object.entries(AUTORUN)) {
         if (!views.has(view)) continue;
-        const b = this.shadowRoot.getElementById(id);
+        const b = this.box && this.box.querySelector(`#${id}`);
         if (b && !b.disabled) b.click();
       }
     }, 0);

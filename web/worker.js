@@ -11,13 +11,18 @@ const clients = new Map();  // client id -> { modelId, equalizedId }
 function engine() {
   if (!qpPromise) {
     const opts = {};
+    // Emscripten waits for `done` and has no way to fail, so a failed instantiation must reject the promise itself.
+    let failed = null;
     if (wasmModule) {
-      opts.instantiateWasm = (imports, done) => {
-        WebAssembly.instantiate(wasmModule, imports).then((inst) => done(inst, wasmModule));
-        return {};
-      };
+      failed = new Promise((_, reject) => {
+        opts.instantiateWasm = (imports, done) => {
+          WebAssembly.instantiate(wasmModule, imports).then((inst) => done(inst, wasmModule),
+            (err) => reject(new Error(`could not instantiate the wasm module: ${err && err.message ? err.message : err}`)));
+          return {};
+        };
+      });
     }
-    qpPromise = createQuantplay(opts);
+    qpPromise = failed ? Promise.race([createQuantplay(opts), failed]) : createQuantplay(opts);
   }
   return qpPromise;
 }
@@ -43,8 +48,7 @@ async function handle(msg) {
     case 'release': {
       if (c.modelId) qp.unload(c.modelId);
       if (c.equalizedId) qp.unload(c.equalizedId);
-      c.modelId = 0;
-      c.equalizedId = 0;
+      clients.delete(msg.client || 0);
       return { type: 'released' };
     }
     case 'load': {

@@ -99,11 +99,23 @@ test('<quant-playground>: elements side by side, isolation, attributes, errors, 
       await page.waitForFunction(() => document.getElementById('b').state.mixquant?.qem === 8, null, WAIT);
       assert.equal(await el(page, 'b', (e) => e.shadowRoot.getElementById('qem').value), '8');
       assert.equal(await el(page, 'b', (e) => e.setting('qem')), '8');
-      // A bad value names the setting and what it accepts, inside the element.
+      // A bad value names the setting and what it accepts, inside the element, and stays on show (a model load does
+      // not clear it) until the setting gets a valid value; the element keeps working with the previous value.
+      const settingsError = () => el(page, 'b', (e) => {
+        const box = e.shadowRoot.querySelector('#settings-error');
+        return box.hidden ? null : box.textContent;
+      });
       await el(page, 'b', (e) => e.setAttribute('baseline', 'median'));
-      await page.waitForFunction(() => document.getElementById('b').dataset.state === 'error', null, WAIT);
-      const msg = await el(page, 'b', (e) => e.shadowRoot.getElementById('error-message').textContent);
-      assert.match(msg, /baseline="median": expected one of layer, model, max/);
+      assert.match(await settingsError(), /baseline="median": expected one of layer, model, max/);
+      assert.equal(await el(page, 'b', (e) => e.setting('baseline')), 'max');
+      // Off the control's grid: refused, not silently snapped by the browser (qem steps by 0.1).
+      await el(page, 'b', (e) => e.setAttribute('qem', '2.55'));
+      assert.match(await settingsError(), /qem="2\.55": expected a multiple of 0\.1 in \[1, 20\]/);
+      assert.equal(await el(page, 'b', (e) => e.setting('qem')), '8');
+      await el(page, 'b', (e) => { e.setAttribute('baseline', 'model'); e.setAttribute('qem', '8'); });
+      assert.equal(await settingsError(), null);
+      await page.waitForFunction(() => document.getElementById('b').state.mixquant?.baseline === 'model', null, WAIT);
+      assert.equal((await stateOf(page, 'b')).state, 'ready');
     });
 
     await step('a bad src shows its error inside that element; the others keep working', async () => {
@@ -135,6 +147,39 @@ test('<quant-playground>: elements side by side, isolation, attributes, errors, 
       await readyOn(page, 'd', 'from-script.onnx');
       const threw = await el(page, 'd', (e) => { try { e.load('nope'); return null; } catch (err) { return err.message; } });
       assert.match(threw, /bytes must be a Uint8Array or an ArrayBuffer/);
+    });
+
+    await step('an element removed in the middle of its work stops it, quietly; the others keep working', async () => {
+      const before = problems.length;
+      await el(page, 'd', (e) => {
+        e.setAttribute('view', 'sweep analyze');
+        e.setAttribute('samples', '256');
+      });
+      await readyOn(page, 'd', CLS);
+      await el(page, 'd', (e) => e.shadowRoot.getElementById('an-button').click());
+      await page.waitForFunction(() => document.getElementById('d').state.analysisProgressSeen > 0, null, WAIT);
+      await el(page, 'd', (e) => e.remove());
+      // The worker it shared is free again: another element's sweep completes at once.
+      await page.locator('#a').locator('label:has(input[value=channel])').click();
+      await page.waitForFunction(() => /per channel/.test(document.getElementById('a').shadowRoot
+        .getElementById('sweep-meta').textContent) && document.getElementById('a').dataset.state === 'ready', null, WAIT);
+      await page.waitForTimeout(500);
+      assert.deepEqual(problems.slice(before), [], 'late replies of the removed element raised errors');
+    });
+
+    await step('a view change keeps a model handed in with load()', async () => {
+      const bytes = [...await readFile(join(assets, CLS))];
+      await page.evaluate((arr) => {
+        const e = document.createElement('quant-playground');
+        e.id = 'e';
+        e.setAttribute('view', 'sweep');
+        document.body.prepend(e);
+        e.load(new Uint8Array(arr), 'given.onnx');
+      }, bytes);
+      await readyOn(page, 'e', 'given.onnx');
+      await el(page, 'e', (e) => e.setAttribute('view', 'mixquant'));
+      await readyOn(page, 'e', 'given.onnx');
+      await el(page, 'e', (e) => e.remove());
     });
 
     await step('all elements share one compiled wasm module', async () => {
