@@ -46,6 +46,8 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
   // --- page state ----------------------------------------------------------------------------------------------------
 
   const engine = new Engine();
+  // Another element's cancel (or a crash) can restart the shared worker: the panels show what went with it.
+  engine.onRestart = () => settle();
   const st = {
     model: null,        // {name, bytes, externalFiles, inspect}: the model on display
     sweep: null,        // sweep report on display

@@ -61,6 +61,8 @@ class Slot {
       c.model = null;
       c.epoch++;
     }
+    // After this task, so that the rejections above settle first: each client's page re-reads what is stale.
+    setTimeout(() => { for (const c of this.clients) if (c.onRestart) c.onRestart(); }, 0);
   }
   receive(msg) {
     const e = this.running;
@@ -143,6 +145,7 @@ export class Engine {
     this.model = null;  // the model this client's part of the worker holds
     this.epoch = 0;     // bumped when the worker is lost or restarted (what it held for this client is gone)
     this.disposed = false;
+    this.onRestart = null;  // called when the worker went away (a cancel here or elsewhere, or a crash)
   }
   // `transfer`: buffers handed over to the worker (they become unusable here).
   async request(msg, onProgress, transfer = []) {
