@@ -141,10 +141,11 @@ export class QuantPlayground extends HTMLElement {
       this.hashListener = () => this.onHash();
       window.addEventListener('hashchange', this.hashListener);
     }
+    // A rebuild (a `view` change) reopens the model on display: the one given to load() if that came last.
     const src = (this.isPage && this.hashSrc()) || this.getAttribute('src');
     this.loadedSrc = src;
-    if (src) this.api.loadUrl(src);
-    else if (this.given) this.api.loadBytes(this.given.bytes, this.given.name);
+    if (this.given) this.api.loadBytes(this.given.bytes, this.given.name);
+    else if (src) this.api.loadUrl(src);
     else this.api.showIdle();
   }
 
@@ -289,6 +290,7 @@ export class QuantPlayground extends HTMLElement {
     }
     if (name === 'src') {
       this.autoran = false;
+      this.given = null;
       this.loadedSrc = value;
       if (value) this.api.loadUrl(value);
       return;
