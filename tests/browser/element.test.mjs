@@ -155,7 +155,8 @@ test('<quant-playground>: elements side by side, isolation, attributes, errors, 
         e.setAttribute('view', 'sweep analyze');
         e.setAttribute('samples', '256');
       });
-      await readyOn(page, 'd', CLS);
+      // The rebuilt element reopens the model last handed to load(), not its src.
+      await readyOn(page, 'd', 'from-script.onnx');
       await el(page, 'd', (e) => e.shadowRoot.getElementById('an-button').click());
       await page.waitForFunction(() => document.getElementById('d').state.analysisProgressSeen > 0, null, WAIT);
       await el(page, 'd', (e) => e.remove());
