@@ -15,7 +15,7 @@ const MAP_MAX_ASPECT = 16; // and not a strip such as a recogniser's [1, T, clas
 // $: element lookup by id inside the playground; host: the <quant-playground> element (its data-run attribute
 // mirrors the panel's state); engine: the element's worker bridge; isCancel(err): whether err means the worker was restarted; canRun(): whether
 // the worker may take a run now (not while a new model is being read or parsed); onChange(): the panel's state
-// changed (the page republishes window.quantplayState); onCancel(): the user stopped a run by restarting the worker.
+// changed (the element republishes its state); onCancel(): the user stopped a run by restarting the worker.
 export function createRunPanel({ $, host, engine, isCancel, canRun, onChange, onCancel }) {
   const rs = {
     model: null,         // the page's model object ({name, inspect, …})
