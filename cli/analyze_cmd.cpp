@@ -13,6 +13,7 @@
 #include "cli/common.h"
 #include "core/ir/error.h"
 #include "core/quant/analysis/analysis_json.h"
+#include "core/quant/analysis/detail.h"
 #include "core/quant/passes/bn_fold.h"
 
 namespace qpcli {
@@ -31,7 +32,7 @@ struct AnalyzeArgs {
   int64_t cache_budget_mb = 256;
   bool no_weights = false, no_acts = false, no_variants = false, fix = false, mixed = false, as_json = false,
        quiet = false, no_bn_fold = false;
-  std::vector<std::string> overrides, fix_methods;
+  std::vector<std::string> overrides, fix_methods, layers;
   CalibArgs calib;
 };
 
@@ -163,6 +164,22 @@ int run_analyze(AnalyzeArgs& a) {
     std::vector<std::string> stopped;
     try {
       if (a.fix && !rep.cancelled && !g_interrupted) out["fix"] = json::parse(qp::fix_json(qp::analysis_fix(an, opt, rep, fo)));
+      if (!a.layers.empty() && !rep.cancelled && !g_interrupted) {
+        // --layer NAME|INDEX: the page's layer view (histograms with the clipping ranges, QE vs bits).
+        json details = json::array();
+        for (const auto& want : a.layers) {
+          size_t index = rep.layers.size();
+          for (size_t i = 0; i < rep.layers.size(); ++i)
+            if (rep.layers[i].layer.name == want) index = i;
+          if (index == rep.layers.size() && !want.empty() && want.find_first_not_of("0123456789") == std::string::npos)
+            index = std::stoul(want);
+          if (index >= rep.layers.size())
+            throw qp::Error("--layer " + want + ": no quantizable layer of that name, and not an index below " +
+                            std::to_string(rep.layers.size()));
+          details.push_back(json::parse(qp::layer_detail_json(qp::layer_detail(an, g, index, opt, {}, throttled))));
+        }
+        out["layer_details"] = details;
+      }
       if (a.mixed && !rep.cancelled && !g_interrupted) {
         next = 0;
         out["mixed_precision"] = json::parse(qp::mixed_json(qp::mixed_precision(an, g, opt, mo, throttled)));
@@ -191,6 +208,37 @@ int run_analyze(AnalyzeArgs& a) {
       Table t({"clipping", "this layer only (dB)", "every layer (dB)"});
       for (const auto& tr : f["trials"]) t.add({tr["method"].get<std::string>(), db(tr["local"]["snr"]), db(tr["global"]["snr"])});
       t.print(stdout);
+    }
+    if (out.contains("layer_details")) {
+      for (const auto& d : out["layer_details"]) {
+        std::printf("\nlayer %s (%s)%s\n", d["layer"]["name"].get<std::string>().c_str(), d["layer"]["op"].get<std::string>().c_str(),
+                    d["skipped"].is_string() ? (": not quantized, " + d["skipped"].get<std::string>()).c_str() : "");
+        const auto range = [](const json& part, const char* key) {
+          if (!part.is_object() || !part.contains(key) || !part[key].is_array()) return std::string("-");
+          return "[" + fmt("%.4g", part[key][0].get<double>()) + ", " + fmt("%.4g", part[key][1].get<double>()) + "]";
+        };
+        const auto frac = [](const json& part) {
+          return part.is_object() && part.contains("clipped_frac") ? fmt("%.3f %%", 100 * part["clipped_frac"].get<double>()) : std::string("-");
+        };
+        Table r({"tensor", "min", "max", "clipping range", "clipped", "SQNR (dB)"});
+        for (const char* k : {"weight", "act"}) {
+          const json& p = d[k];
+          if (!p.is_object()) continue;
+          r.add({k == std::string("weight") ? "weights" : "activations (subsample)", fmt("%.4g", p["stats"]["min"].get<double>()),
+                 fmt("%.4g", p["stats"]["max"].get<double>()), range(p, k == std::string("weight") ? "range" : "grid"), frac(p),
+                 p.contains("sqnr") ? db(p["sqnr"]) : std::string("-")});
+        }
+        r.print(stdout);
+        if (d["curve"].is_object()) {
+          const json& c = d["curve"];
+          Table t({"bits", "weights SQNR (dB)", "activations SQNR (dB)", "output SNR, this layer's weights (dB)"});
+          for (size_t k = 0; k < c["bits"].size(); ++k) {
+            const auto at = [&](const char* key) { return c[key].is_array() ? db(c[key][k]) : std::string("-"); };
+            t.add({std::to_string(c["bits"][k].get<int>()), at("w_sqnr"), at("a_sqnr"), at("out_snr")});
+          }
+          t.print(stdout);
+        }
+      }
     }
     if (out.contains("mixed_precision")) {
       const auto& mp = out["mixed_precision"];
@@ -237,6 +285,8 @@ std::vector<Subcommand> add_analyze_command(CLI::App& app) {
   sc->add_option("--override", a->overrides, "what-if per layer: LAYER=fp32 | LAYER=wBITS | LAYER=aBITS | LAYER=wB,aB")
       ->group("Quantizers");
   sc->add_flag("--no-bn-fold", a->no_bn_fold, "analyse the layers as stored, BatchNormalization unfolded");
+  sc->add_option("--layer", a->layers, "also show this layer in detail (name or index; repeatable): weight and activation "
+                 "histograms' ranges, the clipping range, QE vs bits (JSON: layer_details)");
   sc->add_flag("--fix", a->fix, "try clipping on the worst layer alone and on every layer (§4.3)");
   sc->add_option("--fix-method", a->fix_methods, "clipping method to try (repeatable; default mse, percentile:99.99, aciq:mix)");
   sc->add_flag("--mixed", a->mixed, "mixed precision on measured sensitivity, beside MixQuant");
