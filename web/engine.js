@@ -195,10 +195,13 @@ export class Engine {
     if (this.disposed) return;
     this.disposed = true;
     const restarted = this.slot.cancel(this);
-    if (!restarted && this.slot.worker && this.model) {
+    this.slot.clients.delete(this);
+    if (!this.slot.clients.size) {
+      // The last client of this worker: end it, and its wasm heap with it (the next element starts a fresh one).
+      if (this.slot.worker && !this.slot.running) this.slot.drop();
+    } else if (!restarted && this.slot.worker && this.model) {
       this.slot.post({ client: this, msg: { type: 'release' }, transfer: [], resolve: () => {}, reject: () => {} });
     }
     this.model = null;
-    this.slot.clients.delete(this);
   }
 }

@@ -149,7 +149,7 @@ export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChang
   });
 
   async function exportFile(format) {
-    if (!es.report || es.busy) return;
+    if (!es.report || es.busy || !canRun()) return;
     const job = es.options;
     const model = es.model;
     es.busy = 'export';
