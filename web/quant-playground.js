@@ -37,6 +37,7 @@ const SETTINGS = {
   samples: '#an-samples',
 };
 const NAMES = Object.keys(SETTINGS);
+const SWEEP_SETTINGS = ['granularity', 'scheme', 'range'];  // a change re-sweeps (MixQuant follows)
 // The action `autorun` starts in each panel once the model is in and the element is on screen.
 const AUTORUN = { run: 'run-button', equalize: 'eq-button', analyze: 'an-button' };
 
@@ -334,9 +335,14 @@ export class QuantPlayground extends HTMLElement {
     history.replaceState(null, '', text ? `#${text}` : location.pathname + location.search);
   }
 
+  // A new hash may change several settings at once: they are set quietly, then the sweep and MixQuant run once.
   onHash() {
     const given = this.hashSettings();
-    for (const n of NAMES) this.noteSetting(n, this.setSetting(n, n in given ? given[n] : this.defaults[n]));
+    const before = Object.fromEntries(NAMES.map((n) => [n, this.getSetting(n)]));
+    for (const n of NAMES) this.noteSetting(n, this.setSetting(n, n in given ? given[n] : this.defaults[n], false));
+    const changed = NAMES.filter((n) => this.getSetting(n) !== before[n]);
+    if (changed.some((n) => SWEEP_SETTINGS.includes(n))) this.api.rerunSweep();
+    if (changed.some((n) => n === 'qem' || n === 'baseline')) this.api.onMixquantControls();
     const src = this.hashSrc();
     if (src && src !== this.loadedSrc) {
       this.loadedSrc = src;

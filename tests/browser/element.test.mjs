@@ -211,6 +211,14 @@ test('<quant-playground>: elements side by side, isolation, attributes, errors, 
       const again = await page.evaluate(() => document.querySelector('quant-playground').shadowRoot
         .getElementById('sweep-meta').textContent);
       assert.match(again, /per channel, asym/);
+      // Editing the hash by hand applies every setting in it (one sweep for all of them).
+      const requestsBefore = requests.length;
+      await page.evaluate(() => { location.hash = '#granularity=tensor&scheme=sym&qem=6'; });
+      await page.waitForFunction(() => window.quantplayState?.mixquant?.qem === 6
+        && /per tensor, sym/.test(document.querySelector('quant-playground').shadowRoot.getElementById('sweep-meta').textContent)
+        && document.querySelector('quant-playground').dataset.state === 'ready', null, WAIT);
+      assert.equal(await page.evaluate(() => document.querySelector('quant-playground').shadowRoot.getElementById('qem-value').textContent), '6.0');
+      assert.equal(requests.slice(requestsBefore).filter((u) => u.endsWith('worker.js')).length, 0, 'the worker was restarted');
     });
 
     await step('no foreign requests, console errors or page errors', async () => {
