@@ -92,4 +92,35 @@ void graph_sort_topological(Graph& g) {
   g.nodes = std::move(sorted);
 }
 
+Node node_make(const std::string& name, const std::string& op, std::vector<std::string> inputs,
+               std::vector<std::string> outputs, std::vector<Attribute> attrs) {
+  Node n;
+  n.name = name;
+  n.op_type = op;
+  n.op = op_from_name("", op);
+  n.inputs = std::move(inputs);
+  n.outputs = std::move(outputs);
+  n.attrs = std::move(attrs);
+  return n;
+}
+
+GraphNames::GraphNames(const Graph& g) {
+  for (const auto& v : g.inputs) used_.insert(v.name);
+  for (const auto& v : g.outputs) used_.insert(v.name);
+  for (const auto& v : g.value_info) used_.insert(v.name);
+  for (const auto& kv : g.weights) used_.insert(kv.first);
+  for (const auto& n : g.nodes) {
+    used_.insert(n.name);
+    for (const auto& s : n.inputs) used_.insert(s);
+    for (const auto& s : n.outputs) used_.insert(s);
+  }
+}
+
+std::string GraphNames::fresh(const std::string& base) {
+  std::string name = base;
+  for (int i = 1; used_.count(name); ++i) name = base + "_" + std::to_string(i);
+  used_.insert(name);
+  return name;
+}
+
 }  // namespace qp

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,5 +75,19 @@ struct Graph {
 // Orders `g.nodes` topologically (Kahn's algorithm, ties broken by file order, so results are deterministic).
 // Throws qp::Error naming a node on a cycle, or a node that reads a value nothing produces.
 void graph_sort_topological(Graph& g);
+
+// A node built in code (passes, exports, upgrades) of the default domain.
+Node node_make(const std::string& name, const std::string& op, std::vector<std::string> inputs,
+               std::vector<std::string> outputs, std::vector<Attribute> attrs = {});
+
+// Fresh names for values, weights and nodes added to a graph: "<base>", else "<base>_1", "<base>_2", ...
+class GraphNames {
+ public:
+  explicit GraphNames(const Graph& g);
+  std::string fresh(const std::string& base);
+
+ private:
+  std::set<std::string> used_;
+};
 
 }  // namespace qp

@@ -97,4 +97,18 @@ float bf16_to_f32(uint16_t h) {
   return f;
 }
 
+Tensor tensor_make(const std::string& name, DType t, std::vector<int64_t> dims, std::string data) {
+  Tensor x;
+  x.name = name;
+  x.dtype = x.stored_dtype = t;
+  x.dims = std::move(dims);
+  x.data = std::move(data);
+  return x;
+}
+
+Tensor tensor_f32(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& values) {
+  return tensor_make(name, DType::kFloat32, std::move(dims),
+                     std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+}
+
 }  // namespace qp

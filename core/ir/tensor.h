@@ -76,6 +76,11 @@ struct Tensor {
   float* f32_mut() { return reinterpret_cast<float*>(data.data()); }
 };
 
+// A tensor built in code (passes, exports): `data` is the bytes in `t` (stored as t too).
+Tensor tensor_make(const std::string& name, DType t, std::vector<int64_t> dims, std::string data);
+// A float32 tensor holding `values` (dims {} for a scalar).
+Tensor tensor_f32(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& values);
+
 float f16_to_f32(uint16_t h);
 float bf16_to_f32(uint16_t h);
 

@@ -223,15 +223,6 @@ Plan make_plan(const Graph& g, const ExportConfig& c, bool qdq) {
   return plan;
 }
 
-Tensor make_tensor(const std::string& name, DType t, std::vector<int64_t> dims, std::string data) {
-  Tensor x;
-  x.name = name;
-  x.dtype = x.stored_dtype = t;
-  x.dims = std::move(dims);
-  x.data = std::move(data);
-  return x;
-}
-
 std::string pack_codes(const std::vector<int32_t>& codes, DType t) {
   if (t == DType::kInt4 || t == DType::kUint4) {  // two per byte, first element in the low nibble
     std::string out((codes.size() + 1) / 2, '\0');
@@ -244,16 +235,6 @@ std::string pack_codes(const std::vector<int32_t>& codes, DType t) {
   std::string out(codes.size(), '\0');
   for (size_t i = 0; i < codes.size(); ++i) out[i] = static_cast<char>(static_cast<uint8_t>(codes[i]));
   return out;
-}
-
-Node make_node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  Node n;
-  n.name = name;
-  n.op_type = op;
-  n.op = op_from_name("", op);
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
 }
 
 void rewire(Graph& g, const std::string& from, const std::string& to, const Node* except,
@@ -482,10 +463,10 @@ Graph export_qdq(const Graph& g, const ExportConfig& c, const ActivationRanges& 
     }
     const std::string qn = names.fresh(le.weight + "_quantized"), sn = names.fresh(le.weight + "_scale"),
                       zn = names.fresh(le.weight + "_zero_point"), dn = names.fresh(le.weight + "_dequantized");
-    out.weights.emplace(qn, make_tensor(qn, storage, w.dims, pack_codes(codes.codes, storage)));
-    out.weights.emplace(sn, make_tensor(sn, DType::kFloat32, pdims, scales));
-    out.weights.emplace(zn, make_tensor(zn, storage, pdims, pack_codes(zp_codes, storage)));
-    Node dq = make_node(names.fresh(le.weight + "_DequantizeLinear"), "DequantizeLinear", {qn, sn, zn}, {dn});
+    out.weights.emplace(qn, tensor_make(qn, storage, w.dims, pack_codes(codes.codes, storage)));
+    out.weights.emplace(sn, tensor_make(sn, DType::kFloat32, pdims, scales));
+    out.weights.emplace(zn, tensor_make(zn, storage, pdims, pack_codes(zp_codes, storage)));
+    Node dq = node_make(names.fresh(le.weight + "_DequantizeLinear"), "DequantizeLinear", {qn, sn, zn}, {dn});
     if (per_axis) {
       Attribute a;
       a.name = "axis";
@@ -528,10 +509,10 @@ Graph export_qdq(const Graph& g, const ExportConfig& c, const ActivationRanges& 
       ae.params = quant_params(spec, ae.range.min, ae.range.max);
       const std::string sn = names.fresh(t + "_scale"), zn = names.fresh(t + "_zero_point"),
                         qn = names.fresh(t + "_quantized"), dn = names.fresh(t + "_dequantized");
-      out.weights.emplace(sn, make_tensor(sn, DType::kFloat32, {}, std::string(reinterpret_cast<const char*>(&ae.params.scale), 4)));
-      out.weights.emplace(zn, make_tensor(zn, DType::kUint8, {}, pack_codes({static_cast<int32_t>(ae.params.zero_point)}, DType::kUint8)));
-      Node q = make_node(names.fresh(t + "_QuantizeLinear"), "QuantizeLinear", {t, sn, zn}, {qn});
-      Node d = make_node(names.fresh(t + "_DequantizeLinear"), "DequantizeLinear", {qn, sn, zn}, {dn});
+      out.weights.emplace(sn, tensor_make(sn, DType::kFloat32, {}, std::string(reinterpret_cast<const char*>(&ae.params.scale), 4)));
+      out.weights.emplace(zn, tensor_make(zn, DType::kUint8, {}, pack_codes({static_cast<int32_t>(ae.params.zero_point)}, DType::kUint8)));
+      Node q = node_make(names.fresh(t + "_QuantizeLinear"), "QuantizeLinear", {t, sn, zn}, {qn});
+      Node d = node_make(names.fresh(t + "_DequantizeLinear"), "DequantizeLinear", {qn, sn, zn}, {dn});
       rewire(out, t, dn, nullptr, &ae.consumers);
       q.inputs[0] = t;
       for (const auto& o : out.outputs)

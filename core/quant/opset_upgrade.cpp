@@ -76,20 +76,8 @@ DType value_dtype(const Graph& g, const std::string& name) {
 }
 
 Tensor ints_tensor(const std::string& name, const std::vector<int64_t>& v) {
-  Tensor t;
-  t.name = name;
-  t.dtype = t.stored_dtype = DType::kInt64;
-  t.dims = {static_cast<int64_t>(v.size())};
-  t.data.assign(reinterpret_cast<const char*>(v.data()), v.size() * 8);
-  return t;
-}
-
-Tensor float_scalar(const std::string& name, float f) {
-  Tensor t;
-  t.name = name;
-  t.dtype = t.stored_dtype = DType::kFloat32;
-  t.data.assign(reinterpret_cast<const char*>(&f), 4);
-  return t;
+  return tensor_make(name, DType::kInt64, {static_cast<int64_t>(v.size())},
+                     std::string(reinterpret_cast<const char*>(v.data()), v.size() * 8));
 }
 
 void drop_attr(Node& n, const std::string& name) {
@@ -108,16 +96,6 @@ Attribute int_attr(const std::string& name, int64_t v) {
 void set_int_attr(Node& n, const std::string& name, int64_t v) {
   drop_attr(n, name);
   n.attrs.push_back(int_attr(name, v));
-}
-
-Node make_node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  Node n;
-  n.name = name;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.op = op_from_name("", op);
-  return n;
 }
 
 struct Upgrader {
@@ -162,8 +140,8 @@ struct Upgrader {
       const Attribute* lo = n.attr("min");
       const Attribute* hi = n.attr("max");
       n.inputs.resize(3);
-      if (lo) add_weight(float_scalar(n.inputs[1] = names.fresh(n.name + "_min"), lo->f));
-      if (hi) add_weight(float_scalar(n.inputs[2] = names.fresh(n.name + "_max"), hi->f));
+      if (lo) add_weight(tensor_f32(n.inputs[1] = names.fresh(n.name + "_min"), {}, {lo->f}));
+      if (hi) add_weight(tensor_f32(n.inputs[2] = names.fresh(n.name + "_max"), {}, {hi->f}));
       drop_attr(n, "min");
       drop_attr(n, "max");
       trim_inputs(n);
@@ -196,7 +174,7 @@ struct Upgrader {
         return block(n, "a " + dtype_name(dt) + " Pad value cannot become a float32 input");
       const char* pads_name = n.attr("pads") ? "pads" : "paddings";
       ints_attr_to_input(n, pads_name, 1);
-      if (value && value->f != 0) add_weight(float_scalar(n.inputs.emplace_back(names.fresh(n.name + "_value")), value->f));
+      if (value && value->f != 0) add_weight(tensor_f32(n.inputs.emplace_back(names.fresh(n.name + "_value")), {}, {value->f}));
       drop_attr(n, "value");
       rep.rewrites.push_back(before + ": pads/value attributes became inputs");
     } else if ((op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") && from < 13 && to >= 13) {
@@ -222,13 +200,13 @@ struct Upgrader {
         const std::string x = n.inputs.at(0), y = n.outputs.at(0);
         const std::string flat = names.fresh(x + "_flat2d"), soft = names.fresh(y + "_2d"),
                           shp = names.fresh(x + "_shape");
-        Node f = make_node(names.fresh(n.name + "_flatten"), "Flatten", {x}, {flat});
+        Node f = node_make(names.fresh(n.name + "_flatten"), "Flatten", {x}, {flat});
         f.attrs.push_back(int_attr("axis", n.attr_int("axis", 1)));
-        Node s = make_node(names.fresh(n.name + "_shape"), "Shape", {x}, {shp});
+        Node s = node_make(names.fresh(n.name + "_shape"), "Shape", {x}, {shp});
         n.inputs[0] = flat;
         n.outputs[0] = soft;
         set_int_attr(n, "axis", 1);
-        Node r = make_node(names.fresh(n.name + "_reshape"), "Reshape", {soft, shp}, {y});
+        Node r = node_make(names.fresh(n.name + "_reshape"), "Reshape", {soft, shp}, {y});
         out.push_back(std::move(f));
         out.push_back(std::move(s));
         out.push_back(std::move(n));
@@ -271,25 +249,6 @@ int64_t ir_version_for_opset(int64_t opset) {
   if (opset >= 10) return 5;
   if (opset >= 9) return 4;
   return 3;
-}
-
-GraphNames::GraphNames(const Graph& g) {
-  for (const auto& v : g.inputs) used_.insert(v.name);
-  for (const auto& v : g.outputs) used_.insert(v.name);
-  for (const auto& v : g.value_info) used_.insert(v.name);
-  for (const auto& kv : g.weights) used_.insert(kv.first);
-  for (const auto& n : g.nodes) {
-    used_.insert(n.name);
-    for (const auto& s : n.inputs) used_.insert(s);
-    for (const auto& s : n.outputs) used_.insert(s);
-  }
-}
-
-std::string GraphNames::fresh(const std::string& base) {
-  std::string name = base;
-  for (int i = 1; used_.count(name); ++i) name = base + "_" + std::to_string(i);
-  used_.insert(name);
-  return name;
 }
 
 OpsetUpgrade opset_upgrade(Graph& g, int64_t target) {

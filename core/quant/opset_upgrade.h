@@ -27,14 +27,4 @@ int64_t ir_version_for_opset(int64_t opset);
 // >= target. On a blocker g is left unchanged and the report lists every blocking node.
 OpsetUpgrade opset_upgrade(Graph& g, int64_t target);
 
-// Fresh names for values, weights and nodes added to a graph: "<base>", else "<base>_1", "<base>_2", ...
-class GraphNames {
- public:
-  explicit GraphNames(const Graph& g);
-  std::string fresh(const std::string& base);
-
- private:
-  std::set<std::string> used_;
-};
-
 }  // namespace qp

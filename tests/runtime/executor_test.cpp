@@ -13,27 +13,6 @@ using namespace qp;
 
 namespace {
 
-Node make_node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
-               std::vector<Attribute> attrs = {}) {
-  Node n;
-  n.name = name;
-  n.op_type = op;
-  n.op = op_from_name("", op);
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.attrs = std::move(attrs);
-  return n;
-}
-
-Tensor f32_tensor(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& v) {
-  Tensor t;
-  t.name = name;
-  t.dtype = t.stored_dtype = DType::kFloat32;
-  t.dims = std::move(dims);
-  t.data.assign(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-  return t;
-}
-
 ValueInfo vinfo(const std::string& name, std::vector<Dim> shape, DType t = DType::kFloat32) {
   ValueInfo v;
   v.name = name;
@@ -52,14 +31,14 @@ Graph mlp() {
   g.opsets = {{"", 17}};
   g.inputs = {vinfo("x", {sym("batch"), dim(3)})};
   g.outputs = {vinfo("y", {sym("batch"), dim(4)})};
-  g.weights["W"] = f32_tensor("W", {3, 4}, {0.5f, -1, 2, 0.25f, 1, 1, -1, 0.5f, -0.5f, 0, 1, 2});
-  g.weights["b"] = f32_tensor("b", {4}, {0.1f, -0.2f, 0.3f, -4});
-  g.weights["two"] = f32_tensor("two", {}, {2});
-  g.weights["one"] = f32_tensor("one", {}, {1});
-  g.nodes = {make_node("mm", "MatMul", {"x", "W"}, {"h0"}), make_node("add", "Add", {"h0", "b"}, {"h1"}),
-             make_node("relu", "Relu", {"h1"}, {"h2"}), make_node("shape", "Shape", {"h2"}, {"s"}),
-             make_node("reshape", "Reshape", {"h2", "s"}, {"h3"}), make_node("mul", "Mul", {"h3", "two"}, {"h4"}),
-             make_node("sub", "Sub", {"h4", "one"}, {"y"})};
+  g.weights["W"] = tensor_f32("W", {3, 4}, {0.5f, -1, 2, 0.25f, 1, 1, -1, 0.5f, -0.5f, 0, 1, 2});
+  g.weights["b"] = tensor_f32("b", {4}, {0.1f, -0.2f, 0.3f, -4});
+  g.weights["two"] = tensor_f32("two", {}, {2});
+  g.weights["one"] = tensor_f32("one", {}, {1});
+  g.nodes = {node_make("mm", "MatMul", {"x", "W"}, {"h0"}), node_make("add", "Add", {"h0", "b"}, {"h1"}),
+             node_make("relu", "Relu", {"h1"}, {"h2"}), node_make("shape", "Shape", {"h2"}, {"s"}),
+             node_make("reshape", "Reshape", {"h2", "s"}, {"h3"}), node_make("mul", "Mul", {"h3", "two"}, {"h4"}),
+             node_make("sub", "Sub", {"h4", "one"}, {"y"})};
   return g;
 }
 
@@ -225,9 +204,9 @@ TEST_CASE("executor: bad inputs are named with what was expected") {
 
 TEST_CASE("executor: unsupported and control-flow ops are listed by op and node") {
   Graph g = mlp();
-  g.nodes.push_back(make_node("frob_1", "Frobnicate", {"y"}, {"z"}));
+  g.nodes.push_back(node_make("frob_1", "Frobnicate", {"y"}, {"z"}));
   g.nodes.back().domain = "com.example";
-  g.nodes.push_back(make_node("if_1", "If", {"y"}, {"w"}));
+  g.nodes.push_back(node_make("if_1", "If", {"y"}, {"w"}));
   g.nodes.back().has_subgraph = true;
   Executor ex(g);
   REQUIRE(ex.unsupported().size() == 2);
@@ -241,7 +220,7 @@ TEST_CASE("executor: unsupported and control-flow ops are listed by op and node"
 
 TEST_CASE("executor: an op's error names the node") {
   Graph g = mlp();
-  g.weights["W"] = f32_tensor("W", {2, 4}, std::vector<float>(8, 1));
+  g.weights["W"] = tensor_f32("W", {2, 4}, std::vector<float>(8, 1));
   Executor ex(g);
   try {
     ex.run({{"x", value_f32({1, 3}, {1, 2, 3})}});

@@ -40,35 +40,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Tensor f32_tensor(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& v) {
-  Tensor t;
-  t.name = name;
-  t.dtype = t.stored_dtype = DType::kFloat32;
-  t.dims = std::move(dims);
-  t.data.assign(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-  return t;
-}
-
-std::set<std::string> used_names(const Graph& g) {
-  std::set<std::string> s;
-  for (const auto& kv : g.weights) s.insert(kv.first);
-  for (const auto& v : g.inputs) s.insert(v.name);
-  for (const auto& v : g.outputs) s.insert(v.name);
-  for (const auto& n : g.nodes) {
-    s.insert(n.name);
-    for (const auto& x : n.inputs) s.insert(x);
-    for (const auto& x : n.outputs) s.insert(x);
-  }
-  return s;
-}
-
-std::string unique_name(std::set<std::string>& used, const std::string& base) {
-  std::string n = base;
-  for (int i = 1; used.count(n); ++i) n = base + "_" + std::to_string(i);
-  used.insert(n);
-  return n;
-}
-
 // One layer the pass corrects, in the working graph.
 struct Target {
   std::string layer, op_type, weight, bias, out, data_in;  // out: the pre-activation value that carries the bias
@@ -82,7 +53,7 @@ struct Target {
 // Copies `g` and gives every correctable layer a private per-channel bias (zero when it had none).
 Graph prepare(const Graph& g, std::vector<Target>& targets) {
   Graph w = g;
-  std::set<std::string> used = used_names(w);
+  GraphNames names(w);
   std::map<std::string, int> readers;
   for (const auto& n : w.nodes)
     for (const auto& x : n.inputs) ++readers[x];
@@ -140,7 +111,7 @@ Graph prepare(const Graph& g, std::vector<Target>& targets) {
             t.out = n.outputs[0];
         if (readers[t.bias] > 1) {
           Tensor c = w.weights.at(t.bias);
-          c.name = unique_name(used, t.bias + "_" + t.layer);
+          c.name = names.fresh(t.bias + "_" + t.layer);
           for (auto& n : w.nodes)
             if (n.outputs[0] == t.out)
               for (auto& x : n.inputs)
@@ -151,12 +122,12 @@ Graph prepare(const Graph& g, std::vector<Target>& targets) {
         }
       } else {
         const std::string orig = w.nodes[ni].outputs[0];
-        const std::string mm = unique_name(used, orig + "_matmul");
-        t.bias = unique_name(used, l.name + "_bias");
-        w.weights[t.bias] = f32_tensor(t.bias, {t.channels}, std::vector<float>(static_cast<size_t>(t.channels), 0.0f));
+        const std::string mm = names.fresh(orig + "_matmul");
+        t.bias = names.fresh(l.name + "_bias");
+        w.weights[t.bias] = tensor_f32(t.bias, {t.channels}, std::vector<float>(static_cast<size_t>(t.channels), 0.0f));
         w.nodes[ni].outputs[0] = mm;
         Node add;
-        add.name = unique_name(used, l.name + "_bias_add");
+        add.name = names.fresh(l.name + "_bias_add");
         add.op_type = "Add";
         add.op = Op::kAdd;
         add.inputs = {mm, t.bias};
@@ -183,10 +154,10 @@ Graph prepare(const Graph& g, std::vector<Target>& targets) {
       std::vector<float> v(static_cast<size_t>(t.channels), 0.0f);
       if (b && b->numel() == 1) std::fill(v.begin(), v.end(), b->f32()[0]);
       else if (b) v.assign(b->f32(), b->f32() + t.channels);
-      t.bias = unique_name(used, l.name + "_bias");
+      t.bias = names.fresh(l.name + "_bias");
       std::vector<int64_t> dims = {t.channels};
       if (b && b->numel() == t.channels) dims = b->dims;
-      w.weights[t.bias] = f32_tensor(t.bias, dims, v);
+      w.weights[t.bias] = tensor_f32(t.bias, dims, v);
       if (n.inputs.size() <= static_cast<size_t>(bias_slot)) n.inputs.resize(static_cast<size_t>(bias_slot) + 1);
       n.inputs[static_cast<size_t>(bias_slot)] = t.bias;
       t.bias_created = true;

@@ -181,12 +181,7 @@ float* writable_bias(Graph& g, GraphIndex& ix, size_t ni, int64_t channels, cons
       return nullptr;
     }
     const std::string nn = fresh_name(g, n.name + "_bias");
-    Tensor t;
-    t.name = nn;
-    t.dtype = t.stored_dtype = DType::kFloat32;
-    t.dims = {channels};
-    t.data.assign(static_cast<size_t>(channels) * 4, '\0');
-    g.weights[nn] = std::move(t);
+    g.weights[nn] = tensor_f32(nn, {channels}, std::vector<float>(static_cast<size_t>(channels), 0.0f));
     if (n.inputs.size() < 3) n.inputs.resize(3);
     n.inputs[2] = nn;
     ix.weight_uses[nn] = 1;

@@ -20,15 +20,15 @@ Graph conv_bn_relu(bool bias) {
   Graph g = empty_graph({1, 2, 5, 5});
   g.outputs = {vinfo("y", {1, 3, 5, 5})};
   g.weights["W"] = conv_weight("W", 3, 2, 3, 7);
-  if (bias) g.weights["B"] = f32_tensor("B", {3}, {0.1f, -0.2f, 0.3f});
-  g.weights["g"] = f32_tensor("g", {3}, {2.0f, -0.5f, 1.5f});
-  g.weights["be"] = f32_tensor("be", {3}, {0.25f, 1.0f, -0.75f});
-  g.weights["mu"] = f32_tensor("mu", {3}, {0.3f, -0.1f, 0.0f});
-  g.weights["var"] = f32_tensor("var", {3}, {4.0f, 0.25f, 1.0f});
-  g.nodes = {make_node("conv", "Conv", bias ? std::vector<std::string>{"x", "W", "B"} : std::vector<std::string>{"x", "W"},
+  if (bias) g.weights["B"] = tensor_f32("B", {3}, {0.1f, -0.2f, 0.3f});
+  g.weights["g"] = tensor_f32("g", {3}, {2.0f, -0.5f, 1.5f});
+  g.weights["be"] = tensor_f32("be", {3}, {0.25f, 1.0f, -0.75f});
+  g.weights["mu"] = tensor_f32("mu", {3}, {0.3f, -0.1f, 0.0f});
+  g.weights["var"] = tensor_f32("var", {3}, {4.0f, 0.25f, 1.0f});
+  g.nodes = {node_make("conv", "Conv", bias ? std::vector<std::string>{"x", "W", "B"} : std::vector<std::string>{"x", "W"},
                        {"c"}, {attr_ints("pads", {1, 1, 1, 1})}),
-             make_node("bn", "BatchNormalization", {"c", "g", "be", "mu", "var"}, {"n"}, {attr_f("epsilon", 0.0f)}),
-             make_node("relu", "Relu", {"n"}, {"y"})};
+             node_make("bn", "BatchNormalization", {"c", "g", "be", "mu", "var"}, {"n"}, {attr_f("epsilon", 0.0f)}),
+             node_make("relu", "Relu", {"n"}, {"y"})};
   return g;
 }
 
@@ -78,7 +78,7 @@ TEST_CASE("bn_fold folds BN into a Conv exactly as W*gamma/sqrt(var+eps), b = be
 TEST_CASE("bn_fold writes a fresh weight when the conv's weight is shared and leaves the other reader alone") {
   Graph g = conv_bn_relu(true);
   g.outputs.push_back(vinfo("y2", {1, 3, 5, 5}));
-  g.nodes.push_back(make_node("conv2", "Conv", {"x", "W", "B"}, {"y2"}, {attr_ints("pads", {1, 1, 1, 1})}));
+  g.nodes.push_back(node_make("conv2", "Conv", {"x", "W", "B"}, {"y2"}, {attr_ints("pads", {1, 1, 1, 1})}));
   const BnFoldResult r = bn_fold(g);
   REQUIRE(r.folded.size() == 1);
   const Node& c1 = r.graph.nodes[0];
@@ -102,7 +102,7 @@ TEST_CASE("bn_fold refuses a BN whose input has several consumers, is a graph ou
 
   g = conv_bn_relu(true);
   g.outputs.push_back(vinfo("r2", {1, 3, 5, 5}));
-  g.nodes.push_back(make_node("relu2", "Relu", {"c"}, {"r2"}));
+  g.nodes.push_back(node_make("relu2", "Relu", {"c"}, {"r2"}));
   r = bn_fold(g);
   REQUIRE(r.refused.size() == 1);
   CHECK(r.refused[0].second.find("several consumers") != std::string::npos);
@@ -119,14 +119,14 @@ TEST_CASE("bn_fold folds Gemm alpha/beta and a BN on the Gemm output (transB 0 a
   for (int tb : {0, 1}) {
     Graph g = empty_graph({2, 4});
     g.outputs = {vinfo("y", {2, 3})};
-    g.weights["B"] = f32_tensor("B", tb ? std::vector<int64_t>{3, 4} : std::vector<int64_t>{4, 3}, rand_vec(12, 3));
-    g.weights["C"] = f32_tensor("C", {1, 3}, {0.5f, -1.0f, 2.0f});
-    g.weights["g"] = f32_tensor("g", {3}, {2.0f, -0.5f, 1.5f});
-    g.weights["be"] = f32_tensor("be", {3}, {0.25f, 1.0f, -0.75f});
-    g.weights["mu"] = f32_tensor("mu", {3}, {0.3f, -0.1f, 0.0f});
-    g.weights["var"] = f32_tensor("var", {3}, {4.0f, 0.25f, 1.0f});
-    g.nodes = {make_node("gemm", "Gemm", {"x", "B", "C"}, {"h"}, {attr_f("alpha", 2.0f), attr_f("beta", 0.5f), attr_i("transB", tb)}),
-               make_node("bn", "BatchNormalization", {"h", "g", "be", "mu", "var"}, {"y"})};
+    g.weights["B"] = tensor_f32("B", tb ? std::vector<int64_t>{3, 4} : std::vector<int64_t>{4, 3}, rand_vec(12, 3));
+    g.weights["C"] = tensor_f32("C", {1, 3}, {0.5f, -1.0f, 2.0f});
+    g.weights["g"] = tensor_f32("g", {3}, {2.0f, -0.5f, 1.5f});
+    g.weights["be"] = tensor_f32("be", {3}, {0.25f, 1.0f, -0.75f});
+    g.weights["mu"] = tensor_f32("mu", {3}, {0.3f, -0.1f, 0.0f});
+    g.weights["var"] = tensor_f32("var", {3}, {4.0f, 0.25f, 1.0f});
+    g.nodes = {node_make("gemm", "Gemm", {"x", "B", "C"}, {"h"}, {attr_f("alpha", 2.0f), attr_f("beta", 0.5f), attr_i("transB", tb)}),
+               node_make("bn", "BatchNormalization", {"h", "g", "be", "mu", "var"}, {"y"})};
     const BnFoldResult r = bn_fold(g);
     INFO("transB " << tb);
     REQUIRE(r.graph.nodes.size() == 1);
@@ -141,13 +141,13 @@ TEST_CASE("bn_fold folds Gemm alpha/beta and a BN on the Gemm output (transB 0 a
 TEST_CASE("bn_fold folds BN into a grouped ConvTranspose") {
   Graph g = empty_graph({1, 4, 3, 3});
   g.outputs = {vinfo("y", {1, 6, 5, 5})};
-  g.weights["W"] = f32_tensor("W", {4, 3, 3, 3}, rand_vec(108, 5));  // group 2: 2 in -> 3 out per group
-  g.weights["g"] = f32_tensor("g", {6}, {2.0f, -0.5f, 1.5f, 0.7f, 1.1f, -3.0f});
-  g.weights["be"] = f32_tensor("be", {6}, rand_vec(6, 8));
-  g.weights["mu"] = f32_tensor("mu", {6}, rand_vec(6, 9));
-  g.weights["var"] = f32_tensor("var", {6}, rand_vec(6, 10, 0.5f, 2.0f));
-  g.nodes = {make_node("ct", "ConvTranspose", {"x", "W"}, {"h"}, {attr_i("group", 2)}),
-             make_node("bn", "BatchNormalization", {"h", "g", "be", "mu", "var"}, {"y"})};
+  g.weights["W"] = tensor_f32("W", {4, 3, 3, 3}, rand_vec(108, 5));  // group 2: 2 in -> 3 out per group
+  g.weights["g"] = tensor_f32("g", {6}, {2.0f, -0.5f, 1.5f, 0.7f, 1.1f, -3.0f});
+  g.weights["be"] = tensor_f32("be", {6}, rand_vec(6, 8));
+  g.weights["mu"] = tensor_f32("mu", {6}, rand_vec(6, 9));
+  g.weights["var"] = tensor_f32("var", {6}, rand_vec(6, 10, 0.5f, 2.0f));
+  g.nodes = {node_make("ct", "ConvTranspose", {"x", "W"}, {"h"}, {attr_i("group", 2)}),
+             node_make("bn", "BatchNormalization", {"h", "g", "be", "mu", "var"}, {"y"})};
   const BnFoldResult r = bn_fold(g);
   REQUIRE(r.folded.size() == 1);
   CHECK(random_check(r).max_rel_dev <= 1e-6);
@@ -155,11 +155,11 @@ TEST_CASE("bn_fold folds BN into a grouped ConvTranspose") {
 
 TEST_CASE("bn_fold folds a learnable affine (Mul by a scalar, Add per channel) after a conv, after its BN") {
   Graph g = conv_bn_relu(true);
-  g.weights["s"] = f32_tensor("s", {1}, {0.5f});
-  g.weights["t"] = f32_tensor("t", {1, 3, 1, 1}, {1.0f, 2.0f, 3.0f});
-  g.weights["sp"] = f32_tensor("sp", {1, 1, 5, 1}, rand_vec(5, 2));  // spatial: not per channel
+  g.weights["s"] = tensor_f32("s", {1}, {0.5f});
+  g.weights["t"] = tensor_f32("t", {1, 3, 1, 1}, {1.0f, 2.0f, 3.0f});
+  g.weights["sp"] = tensor_f32("sp", {1, 1, 5, 1}, rand_vec(5, 2));  // spatial: not per channel
   g.nodes[2].inputs[0] = "a2";
-  g.nodes.insert(g.nodes.begin() + 2, {make_node("mul", "Mul", {"s", "n"}, {"a1"}), make_node("add", "Add", {"a1", "t"}, {"a2"})});
+  g.nodes.insert(g.nodes.begin() + 2, {node_make("mul", "Mul", {"s", "n"}, {"a1"}), node_make("add", "Add", {"a1", "t"}, {"a2"})});
   BnFoldResult r = bn_fold(g);
   CHECK(r.folded.size() == 3);
   CHECK(r.graph.nodes.size() == 2);

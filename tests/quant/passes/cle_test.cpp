@@ -21,22 +21,22 @@ Graph chain(const std::string& act, double spread) {
   Graph g = empty_graph({1, 4, 6, 6});
   g.outputs = {vinfo("y", {1, 5, 6, 6})};
   g.weights["WA"] = conv_weight("WA", 8, 4, 3, 11, spread);
-  g.weights["bA"] = f32_tensor("bA", {8}, rand_vec(8, 12));
+  g.weights["bA"] = tensor_f32("bA", {8}, rand_vec(8, 12));
   g.weights["WD"] = conv_weight("WD", 8, 1, 3, 13, spread);
-  g.weights["bD"] = f32_tensor("bD", {8}, rand_vec(8, 14));
+  g.weights["bD"] = tensor_f32("bD", {8}, rand_vec(8, 14));
   g.weights["WB"] = conv_weight("WB", 5, 8, 1, 15);
-  g.weights["bB"] = f32_tensor("bB", {5}, rand_vec(5, 16));
-  g.weights["zero"] = f32_tensor("zero", {}, {0.0f});
-  g.weights["six"] = f32_tensor("six", {}, {6.0f});
+  g.weights["bB"] = tensor_f32("bB", {5}, rand_vec(5, 16));
+  g.weights["zero"] = tensor_f32("zero", {}, {0.0f});
+  g.weights["six"] = tensor_f32("six", {}, {6.0f});
   const std::vector<Attribute> pad1 = {attr_ints("pads", {1, 1, 1, 1})};
   std::vector<Attribute> dw = pad1;
   dw.push_back(attr_i("group", 8));
-  g.nodes = {make_node("A", "Conv", {"x", "WA", "bA"}, {"a"}, pad1)};
-  if (act == "Relu6") g.nodes.push_back(make_node("act", "Clip", {"a", "zero", "six"}, {"a1"}));
-  else g.nodes.push_back(make_node("act", act, {"a"}, {"a1"}));
-  g.nodes.push_back(make_node("D", "Conv", {"a1", "WD", "bD"}, {"d"}, dw));
-  g.nodes.push_back(make_node("r2", "Relu", {"d"}, {"d1"}));
-  g.nodes.push_back(make_node("B", "Conv", {"d1", "WB", "bB"}, {"y"}));
+  g.nodes = {node_make("A", "Conv", {"x", "WA", "bA"}, {"a"}, pad1)};
+  if (act == "Relu6") g.nodes.push_back(node_make("act", "Clip", {"a", "zero", "six"}, {"a1"}));
+  else g.nodes.push_back(node_make("act", act, {"a"}, {"a1"}));
+  g.nodes.push_back(node_make("D", "Conv", {"a1", "WD", "bD"}, {"d"}, dw));
+  g.nodes.push_back(node_make("r2", "Relu", {"d"}, {"d1"}));
+  g.nodes.push_back(node_make("B", "Conv", {"d1", "WB", "bB"}, {"y"}));
   return g;
 }
 
@@ -90,8 +90,8 @@ TEST_CASE("cle_find_links accepts Relu/MaxPool links and names every refusal") {
                         Case{"Relu6", "ReLU6 Clip(0,6) act (policy: refuse)"}, Case{"BatchNormalization", "not folded"}}) {
     Graph h = chain(c.act == "BatchNormalization" ? "Relu" : c.act, 0);
     if (c.act == "BatchNormalization") {
-      h.weights["one"] = f32_tensor("one", {8}, std::vector<float>(8, 1.0f));
-      h.nodes[1] = make_node("act", "BatchNormalization", {"a", "one", "one", "one", "one"}, {"a1"});
+      h.weights["one"] = tensor_f32("one", {8}, std::vector<float>(8, 1.0f));
+      h.nodes[1] = node_make("act", "BatchNormalization", {"a", "one", "one", "one", "one"}, {"a1"});
     }
     const std::vector<CleLink> hl = cle_find_links(h, CleOptions{});
     const CleLink* l = find_link(hl, "A");
@@ -104,8 +104,8 @@ TEST_CASE("cle_find_links accepts Relu/MaxPool links and names every refusal") {
   // Residual Add, several consumers, grouped conv, shared weight, hardswish as x*Clip(x+3,0,6)/6, SE gate.
   g = chain("Relu", 0);
   g.nodes[4].outputs[0] = "b";
-  g.nodes.push_back(make_node("res", "Add", {"b", "x2"}, {"y"}));
-  g.nodes.insert(g.nodes.begin(), make_node("pre", "Conv", {"x", "WB4"}, {"x2"}));
+  g.nodes.push_back(node_make("res", "Add", {"b", "x2"}, {"y"}));
+  g.nodes.insert(g.nodes.begin(), node_make("pre", "Conv", {"x", "WB4"}, {"x2"}));
   g.weights["WB4"] = conv_weight("WB4", 5, 4, 1, 3);
   CHECK(find_link(cle_find_links(g, CleOptions{}), "B")->reason.find("residual Add") != std::string::npos);
 
@@ -121,21 +121,21 @@ TEST_CASE("cle_find_links accepts Relu/MaxPool links and names every refusal") {
   g = chain("Relu", 0);
   g.weights["WA2"] = g.weights["WA"];
   g.outputs.push_back(vinfo("z", {1, 8, 6, 6}));
-  g.nodes.push_back(make_node("A2", "Conv", {"x", "WA", "bA"}, {"z"}, {attr_ints("pads", {1, 1, 1, 1})}));
+  g.nodes.push_back(node_make("A2", "Conv", {"x", "WA", "bA"}, {"z"}, {attr_ints("pads", {1, 1, 1, 1})}));
   CHECK(find_link(cle_find_links(g, CleOptions{}), "A")->reason.find("weight shared") != std::string::npos);
 
   g = chain("Relu", 0);
-  g.weights["three"] = f32_tensor("three", {}, {3.0f});
-  g.nodes[1] = make_node("hs_add", "Add", {"a", "three"}, {"h1"});
-  g.nodes.insert(g.nodes.begin() + 2, {make_node("hs_clip", "Clip", {"h1", "zero", "six"}, {"h2"}),
-                                       make_node("hs_mul", "Mul", {"a", "h2"}, {"h3"}),
-                                       make_node("hs_div", "Div", {"h3", "six"}, {"a1"})});
+  g.weights["three"] = tensor_f32("three", {}, {3.0f});
+  g.nodes[1] = node_make("hs_add", "Add", {"a", "three"}, {"h1"});
+  g.nodes.insert(g.nodes.begin() + 2, {node_make("hs_clip", "Clip", {"h1", "zero", "six"}, {"h2"}),
+                                       node_make("hs_mul", "Mul", {"a", "h2"}, {"h3"}),
+                                       node_make("hs_div", "Div", {"h3", "six"}, {"a1"})});
   const std::vector<CleLink> hs = cle_find_links(g, CleOptions{});
   CHECK(find_link(hs, "A")->reason.find("hardswish") != std::string::npos);
 
   g = chain("Relu", 0);
-  g.nodes[1] = make_node("gap", "GlobalAveragePool", {"a"}, {"p"});
-  g.nodes.insert(g.nodes.begin() + 2, {make_node("gate", "Sigmoid", {"p"}, {"q"}), make_node("se", "Mul", {"a", "q"}, {"a1"})});
+  g.nodes[1] = node_make("gap", "GlobalAveragePool", {"a"}, {"p"});
+  g.nodes.insert(g.nodes.begin() + 2, {node_make("gate", "Sigmoid", {"p"}, {"q"}), node_make("se", "Mul", {"a", "q"}, {"a1"})});
   CHECK(find_link(cle_find_links(g, CleOptions{}), "A")->reason.find("SE block") != std::string::npos);
 }
 

@@ -20,13 +20,13 @@ Graph absorb_graph(const std::string& act) {
   Graph g = empty_graph({1, 3, 4, 4});
   g.outputs = {vinfo("y", {1, 2, 4, 4})};
   std::vector<float> wa = rand_vec(12, 1, -0.1f, 0.1f);
-  g.weights["WA"] = f32_tensor("WA", {4, 3, 1, 1}, wa);
-  g.weights["bA"] = f32_tensor("bA", {4}, {5.0f, 4.0f, 0.5f, 6.0f});
-  g.weights["WB"] = f32_tensor("WB", {2, 4, 1, 1}, rand_vec(8, 2));
-  g.nodes = {make_node("A", "Conv", {"x", "WA", "bA"}, {"a"})};
+  g.weights["WA"] = tensor_f32("WA", {4, 3, 1, 1}, wa);
+  g.weights["bA"] = tensor_f32("bA", {4}, {5.0f, 4.0f, 0.5f, 6.0f});
+  g.weights["WB"] = tensor_f32("WB", {2, 4, 1, 1}, rand_vec(8, 2));
+  g.nodes = {node_make("A", "Conv", {"x", "WA", "bA"}, {"a"})};
   if (act.empty()) g.nodes[0].outputs[0] = "a1";
-  else g.nodes.push_back(make_node("act", act, {"a"}, {"a1"}));
-  g.nodes.push_back(make_node("B", "Conv", {"a1", "WB"}, {"y"}));
+  else g.nodes.push_back(node_make("act", act, {"a"}, {"a1"}));
+  g.nodes.push_back(node_make("B", "Conv", {"a1", "WB"}, {"y"}));
   return g;
 }
 

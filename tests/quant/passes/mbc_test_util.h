@@ -22,10 +22,10 @@ using qp_pass_test::attr_i;
 using qp_pass_test::attr_ints;
 inline Node node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
                  std::vector<Attribute> attrs = {}) {
-  return qp_pass_test::make_node(name, op, std::move(in), std::move(out), std::move(attrs));
+  return qp_pass_test::node_make(name, op, std::move(in), std::move(out), std::move(attrs));
 }
 inline Tensor tensor(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& v) {
-  return qp_pass_test::f32_tensor(name, std::move(dims), v);
+  return qp_pass_test::tensor_f32(name, std::move(dims), v);
 }
 
 // Seeded normal weights; channel c of the output axis 0 scaled by spread[c % spread.size()]. Box-Muller over

@@ -16,18 +16,6 @@ namespace qp_pass_test {
 
 using namespace qp;
 
-inline Node make_node(const std::string& name, const std::string& op, std::vector<std::string> in,
-                      std::vector<std::string> out, std::vector<Attribute> attrs = {}) {
-  Node n;
-  n.name = name;
-  n.op_type = op;
-  n.op = op_from_name("", op);
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.attrs = std::move(attrs);
-  return n;
-}
-
 inline Attribute attr_i(const std::string& name, int64_t v) {
   Attribute a;
   a.name = name;
@@ -48,15 +36,6 @@ inline Attribute attr_ints(const std::string& name, std::vector<int64_t> v) {
   a.type = AttrType::kInts;
   a.ints = std::move(v);
   return a;
-}
-
-inline Tensor f32_tensor(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& v) {
-  Tensor t;
-  t.name = name;
-  t.dtype = t.stored_dtype = DType::kFloat32;
-  t.dims = std::move(dims);
-  t.data.assign(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-  return t;
 }
 
 // Seeded values in [lo, hi), optionally with per-channel magnitudes spread over `spread` decades (what makes CLE
@@ -92,7 +71,7 @@ inline Tensor conv_weight(const std::string& name, int64_t m, int64_t cg, int64_
     const double f = m > 1 ? std::pow(10.0, spread * (static_cast<double>(o) / (m - 1) - 0.5)) : 1.0;
     for (int64_t i = 0; i < cg * k * k; ++i) v[static_cast<size_t>(o * cg * k * k + i)] *= static_cast<float>(f);
   }
-  return f32_tensor(name, {m, cg, k, k}, v);
+  return tensor_f32(name, {m, cg, k, k}, v);
 }
 
 inline const Graph& model(const std::string& rel) {
