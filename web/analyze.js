@@ -1,7 +1,7 @@
 // The Analysis panel: the layer-wise analysis (ALGORITHMS.md §4) run in the worker with progress and cancel, its
 // four charts (per-layer SNR with the 10 dB line, share of noise, local SQNR vs noise gain, cumulative SNR), the
 // single-layer fix, mixed precision beside MixQuant, and JSON/CSV downloads.
-import { h, fmtNum, fmtMs } from './dom.js';
+import { h, wholeNumber, fmtNum, fmtMs } from './dom.js';
 import { Chart } from './chart.js';
 import { createCalibration } from './calibration.js';
 
@@ -13,8 +13,8 @@ const dbValue = (v) => (v === 'inf' ? Infinity : v == null ? NaN : v);
 const fmtDb = (v) => { const x = dbValue(v); return x === Infinity ? '∞' : Number.isFinite(x) ? x.toFixed(1) : '—'; };
 
 // engine, isCancel, canRun, onChange, onCancel, download: as the Equalize panel (equalize.js).
-// imageSamples(files): calibration samples from images, preprocessed as the Run panel would (run.js).
-export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange, onCancel, download, imageSamples }) {
+// imagePreprocess(): the Run panel's image preprocessing, for calibration images (run.js).
+export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange, onCancel, download, imagePreprocess }) {
   const as = {
     model: null,
     busy: null,       // 'analyze' | 'fix' | 'mixed' | null
@@ -33,7 +33,7 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
   };
   const form = $('an-form');
   const el = (name) => form.elements[name];
-  const calib = createCalibration({ $, prefix: 'an', name: 'analysis', form, engine, imageSamples, maxSamples: MAX_SAMPLES });
+  const calib = createCalibration({ $, prefix: 'an', name: 'analysis', form, engine, imagePreprocess, maxSamples: MAX_SAMPLES });
   const charts = {};
 
   function setState(state, ended = false) {
@@ -72,11 +72,7 @@ export function createAnalyzePanel({ $, host, engine, isCancel, canRun, onChange
     setState('idle');
   }
 
-  function intField(name, lo, hi, what) {
-    const v = Number(el(name).value);
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`${what} must be a whole number in ${lo}…${hi}`);
-    return v;
-  }
+  const intField = (name, lo, hi, what) => wholeNumber(el(name), lo, hi, what);
 
   // A bits 0: activations stay in float32 (a weights-only analysis).
   function actOptions() {

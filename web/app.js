@@ -78,9 +78,9 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
     download: (name, type, data) => download(name, type, data),
   };
   const runPanel = createRunPanel(panelHooks);
-  const imageSamples = (files) => runPanel.imageSamples(files);
-  const eqPanel = createEqualizePanel({ ...panelHooks, imageSamples });
-  const anPanel = createAnalyzePanel({ ...panelHooks, imageSamples });
+  const imagePreprocess = () => runPanel.imagePreprocess();
+  const eqPanel = createEqualizePanel({ ...panelHooks, imagePreprocess });
+  const anPanel = createAnalyzePanel({ ...panelHooks, imagePreprocess });
 
   function settle() {
     // 'empty': no model and nothing under way (no src yet, or the only model failed to load and was dismissed).
@@ -962,10 +962,10 @@ export function createPlayground({ root, host, page = false, views, whenVisible 
     engine,
     loadUrl,
     // A model handed in from script: bytes (Uint8Array or ArrayBuffer) and its file name.
-    // The bytes are copied: the worker may take its copy over without detaching the caller's buffer. An element off
-    // screen opens it once it scrolls into view.
+    // The element hands over bytes of its own (el.load copies the caller's). An element off screen opens the model
+    // once it scrolls into view.
     async loadBytes(bytes, name = 'model.onnx', externalFiles = []) {
-      const model = { name, bytes: new Uint8Array(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)), externalFiles };
+      const model = { name, bytes, externalFiles };
       const my = ++gen;
       st.phase = 'read';
       settle();

@@ -3,7 +3,9 @@
 // never see each other's data. Expects, with `prefix` (e.g. 'an'): #PREFIX-data (select random|images),
 // #PREFIX-samples, #PREFIX-images (button), #PREFIX-images-input (file input), #PREFIX-data-info, and the panel's form
 // carrying the class `images` while images are selected (CSS hides the fields that do not apply).
-export function createCalibration({ $, prefix, name, form, engine, imageSamples, maxSamples = 256 }) {
+import { wholeNumber } from './dom.js';
+
+export function createCalibration({ $, prefix, name, form, engine, imagePreprocess, maxSamples = 256 }) {
   const cs = {
     images: [],     // File objects chosen
     sentKey: null,  // what the worker holds under `name` (images, preprocessing, worker generation, model)
@@ -11,11 +13,7 @@ export function createCalibration({ $, prefix, name, form, engine, imageSamples,
   };
   const id = (s) => `${prefix}-${s}`;
 
-  function samplesField() {
-    const v = Number($(id('samples')).value);
-    if (!Number.isInteger(v) || v < 1 || v > maxSamples) throw new Error(`Samples must be a whole number in 1…${maxSamples}`);
-    return v;
-  }
+  const samplesField = () => wholeNumber($(id('samples')), 1, maxSamples, 'Samples');
 
   const usesImages = () => $(id('data')).value === 'images';
 
@@ -29,12 +27,13 @@ export function createCalibration({ $, prefix, name, form, engine, imageSamples,
   // Before a call with read()'s result: the images go to the worker once per set, preprocessing, worker and model.
   async function prepare(calibration, model) {
     if (calibration.data !== 'set') return;
-    const { samples, settings, describe } = await imageSamples(cs.images);
-    const key = JSON.stringify([cs.images.map((f) => [f.name, f.size, f.lastModified]), settings, engine.epoch || 0]);
+    const prep = imagePreprocess();
+    const key = JSON.stringify([cs.images.map((f) => [f.name, f.size, f.lastModified]), prep.settings, engine.epoch || 0]);
     if (key === cs.sentKey && cs.sentModel === model && engine.model === model) return;
+    const samples = await prep.samples(cs.images);
     const names = cs.images.map((f) => f.name);
     const source = `${names.length} image${names.length === 1 ? '' : 's'} (${names.slice(0, 3).join(', ')}`
-      + `${names.length > 3 ? ', …' : ''}; ${describe})`;
+      + `${names.length > 3 ? ', …' : ''}; ${prep.describe})`;
     await engine.hold(model);
     await engine.request({ type: 'setCalibration', samples, info: { source, name } }, null,
       samples.flatMap((smp) => Object.values(smp).map((t) => t.data.buffer)));

@@ -40,3 +40,10 @@ export function fmtMs(ms) {
   if (ms < 10000) return `${ms.toFixed(0)} ms`;
   return `${(ms / 1000).toFixed(1)} s`;
 }
+
+// A form field's whole-number value in [lo, hi]; otherwise an Error naming the field (`what`) and the range.
+export function wholeNumber(input, lo, hi, what) {
+  const v = Number(input.value);
+  if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`${what} must be a whole number in ${lo}…${hi}`);
+  return v;
+}

@@ -1,15 +1,15 @@
 // The Equalize panel: pass options, the pipeline run in the worker (a new model; the user's stays as it was), the
 // CLE links found and refused, the per-channel weight-range picture of an equalized layer, the effect table of every
 // method, and the downloads (equalized fp32, fake-quant, QDQ, encodings).
-import { h, fmtMs, fmtNum, plural } from './dom.js';
+import { h, wholeNumber, fmtMs, fmtNum, plural } from './dom.js';
 import { Chart } from './chart.js';
 import { createCalibration } from './calibration.js';
 
 const MAX_SAMPLES = 256;
 
 // engine, isCancel, canRun, onChange, onCancel: as the Run panel (run.js); download(name, type, data): saves a file.
-// imageSamples(files): calibration samples from images, preprocessed as the Run panel would (run.js).
-export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChange, onCancel, download, imageSamples }) {
+// imagePreprocess(): the Run panel's image preprocessing, for calibration images (run.js).
+export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChange, onCancel, download, imagePreprocess }) {
   const es = {
     model: null,
     busy: null,        // 'equalize' | 'effect' | 'export' | null
@@ -25,7 +25,7 @@ export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChang
   };
   const form = $('eq-form');
   const el = (name) => form.elements[name];
-  const calib = createCalibration({ $, prefix: 'eq', name: 'equalize', form, engine, imageSamples, maxSamples: MAX_SAMPLES });
+  const calib = createCalibration({ $, prefix: 'eq', name: 'equalize', form, engine, imagePreprocess, maxSamples: MAX_SAMPLES });
   let chart = null;
 
   function setState(state, ended = false) {
@@ -65,11 +65,7 @@ export function createEqualizePanel({ $, host, engine, isCancel, canRun, onChang
 
   // --- options -----------------------------------------------------------------------------------------------------
 
-  function intField(name, lo, hi, what) {
-    const v = Number(el(name).value);
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`${what} must be a whole number in ${lo}…${hi}`);
-    return v;
-  }
+  const intField = (name, lo, hi, what) => wholeNumber(el(name), lo, hi, what);
 
   function readOptions() {
     const method = el('method').value;

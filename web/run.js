@@ -270,17 +270,28 @@ export function createRunPanel({ $, host, engine, isCancel, canRun, onChange, on
       if (!rs.img) throw new Error('the model has no image-like input (float32 NCHW with 1 or 3 channels)');
       if (!rs.image) throw new Error('choose or drop an image first (or switch the input to Random)');
       const s = prepSettings(dims);
-      const { rgba, dw } = draw(rs.image.bitmap, s);
-      const one = rgbaToNchw(rgba, s.h, s.w, { ...s, dw });
-      const data = s.n === 1 ? one : new Float32Array(one.length * s.n);
-      if (s.n > 1) for (let k = 0; k < s.n; k++) data.set(one, k * one.length);
-      inputs[rs.img.name] = { dtype: 'float32', shape: [s.n, s.outChannels, s.h, s.w], data };
-      transfer.push(data.buffer);
-      const ch = s.channels === 'L' ? `luminance${s.invert ? ' inverted' : ''}` : `${s.channels}${s.invert ? ' inverted' : ''}`;
-      source = `image ${rs.image.name} (${ch}, ×${el('scale').value.trim()}, mean ${s.mean.map(fmtNum).join('/')}, `
-        + `std ${s.std.map(fmtNum).join('/')}, ${el('fit').selectedOptions[0].textContent})`;
+      const t = imageTensor(rs.image.bitmap, s);
+      inputs[rs.img.name] = t;
+      transfer.push(t.data.buffer);
+      source = `image ${rs.image.name} (${prepDescription(s, false)})`;
     }
     return { inputs, options, transfer, source };
+  }
+
+  // The input tensor of one image under the preprocessing `s` (prepSettings): N copies of it when the batch is N.
+  function imageTensor(bitmap, s) {
+    const { rgba, dw } = draw(bitmap, s);
+    const one = rgbaToNchw(rgba, s.h, s.w, { ...s, dw });
+    const data = s.n === 1 ? one : new Float32Array(one.length * s.n);
+    if (s.n > 1) for (let k = 0; k < s.n; k++) data.set(one, k * one.length);
+    return { dtype: 'float32', shape: [s.n, s.outChannels, s.h, s.w], data };
+  }
+
+  // The preprocessing in words, for reports: size (when asked), channels, scale, mean/std, fit.
+  function prepDescription(s, size = true) {
+    const ch = s.channels === 'L' ? `luminance${s.invert ? ' inverted' : ''}` : `${s.channels}${s.invert ? ' inverted' : ''}`;
+    return `${size ? `${s.h}×${s.w}, ` : ''}${ch}, ×${el('scale').value.trim()}, mean ${s.mean.map(fmtNum).join('/')}, `
+      + `std ${s.std.map(fmtNum).join('/')}, ${el('fit').selectedOptions[0].textContent}`;
   }
 
   // --- running -------------------------------------------------------------------------------------------------------
@@ -508,9 +519,10 @@ export function createRunPanel({ $, host, engine, isCancel, canRun, onChange, on
     onChange();
   }
 
-  // Calibration samples for the Analysis panel: each image preprocessed exactly as a run would take it (this panel's
-  // size, channels, scale, mean/std, fit). Returns {samples: [{input: {dtype, shape, data}}], settings, describe}.
-  async function imageSamples(files) {
+  // Calibration data for the Equalize and Analysis panels: images preprocessed exactly as a run would take them (this
+  // panel's size, channels, scale, mean/std, fit). Returns {settings (equal settings give equal tensors), describe,
+  // samples(files) → [{input: tensor}]}; the images are decoded only when samples() is called.
+  function imagePreprocess() {
     if (!rs.model) throw new Error('no model loaded');
     if (!rs.img) throw new Error('the model has no image-like input (float32 NCHW with 1 or 3 channels)');
     const others = rs.model.inspect.model.inputs.filter((i) => i.name !== rs.img.name);
@@ -519,25 +531,22 @@ export function createRunPanel({ $, host, engine, isCancel, canRun, onChange, on
     }
     const dims = dimValues();
     const s = prepSettings(dims);
-    const samples = [];
-    for (const file of files) {
-      let bitmap;
-      try {
-        bitmap = await createImageBitmap(file);
-      } catch (err) {
-        throw new Error(`could not decode ${file.name} as an image: ${err && err.message ? err.message : err}`);
+    const name = rs.img.name;
+    const samples = async (files) => {
+      const out = [];
+      for (const file of files) {
+        let bitmap;
+        try {
+          bitmap = await createImageBitmap(file);
+        } catch (err) {
+          throw new Error(`could not decode ${file.name} as an image: ${err && err.message ? err.message : err}`);
+        }
+        out.push({ [name]: imageTensor(bitmap, s) });
+        if (bitmap.close) bitmap.close();
       }
-      const { rgba, dw } = draw(bitmap, s);
-      if (bitmap.close) bitmap.close();
-      const one = rgbaToNchw(rgba, s.h, s.w, { ...s, dw });
-      const data = s.n === 1 ? one : new Float32Array(one.length * s.n);
-      if (s.n > 1) for (let k = 0; k < s.n; k++) data.set(one, k * one.length);
-      samples.push({ [rs.img.name]: { dtype: 'float32', shape: [s.n, s.outChannels, s.h, s.w], data } });
-    }
-    const ch = s.channels === 'L' ? `luminance${s.invert ? ' inverted' : ''}` : `${s.channels}${s.invert ? ' inverted' : ''}`;
-    const describe = `${s.h}×${s.w}, ${ch}, ×${el('scale').value.trim()}, mean ${s.mean.map(fmtNum).join('/')}, `
-      + `std ${s.std.map(fmtNum).join('/')}, ${el('fit').selectedOptions[0].textContent}`;
-    return { samples, settings: JSON.stringify({ dims, s }), describe };
+      return out;
+    };
+    return { settings: JSON.stringify({ dims, s }), describe: prepDescription(s), samples };
   }
 
   async function setLabels(file) {
@@ -623,7 +632,7 @@ export function createRunPanel({ $, host, engine, isCancel, canRun, onChange, on
   return {
     setModel,
     setImage,
-    imageSamples,
+    imagePreprocess,
     setLabels,
     sync,
     // Called when the worker was restarted under a running run (its promise rejects with the cancel error too).

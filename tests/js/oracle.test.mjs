@@ -17,6 +17,7 @@ import { basename, join } from 'path';
 import ort from 'onnxruntime-node';
 import { cli, realModels, shared, wasm, seeded } from './common.mjs';
 import { npyRead, npyWrite } from './npy.mjs';
+import { ortRun } from './ort.mjs';
 
 const qp = await wasm();
 const tmp = mkdtempSync(join(tmpdir(), 'qp-oracle-'));
@@ -33,16 +34,6 @@ const SHAPES = {
   'digits_cnn_bn.onnx': [2, 1, 32, 32],
   'mnist_cntk.onnx': [1, 1, 28, 28],
 };
-
-async function ortRun(model, feeds, graphOptimizationLevel = 'disabled') {
-  const s = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel });
-  const ortFeeds = {};
-  for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.dtype, t.data, t.shape);
-  const out = await s.run(ortFeeds);
-  const res = {};
-  for (const name of s.outputNames) res[name] = { shape: out[name].dims.map(Number), data: out[name].data };
-  return res;
-}
 
 function nativeRun(model, feeds, tag) {
   const dir = mkdtempSync(join(tmp, `${tag}-`));
