@@ -17,15 +17,16 @@ namespace mbc_test {
 
 using namespace qp;
 
-// The small-graph builders of pass_graphs.h, under the names these tests use.
+// The small-graph builders of pass_graphs.h and core/ir, under the names these tests use.
 using qp_pass_test::attr_i;
 using qp_pass_test::attr_ints;
+using qp_pass_test::vinfo;
 inline Node node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
                  std::vector<Attribute> attrs = {}) {
-  return qp_pass_test::node_make(name, op, std::move(in), std::move(out), std::move(attrs));
+  return qp::node_make(name, op, std::move(in), std::move(out), std::move(attrs));
 }
 inline Tensor tensor(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& v) {
-  return qp_pass_test::tensor_f32(name, std::move(dims), v);
+  return qp::tensor_f32(name, std::move(dims), v);
 }
 
 // Seeded normal weights; channel c of the output axis 0 scaled by spread[c % spread.size()]. Box-Muller over
@@ -43,15 +44,6 @@ inline Tensor weight(const std::string& name, std::vector<int64_t> dims, uint32_
   std::vector<float> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = nd(rng) * 0.3f * spread[static_cast<size_t>((i / per) % static_cast<int64_t>(spread.size()))];
   return tensor(name, std::move(dims), v);
-}
-
-inline ValueInfo vinfo(const std::string& name, std::vector<int64_t> dims) {
-  ValueInfo v;
-  v.name = name;
-  v.dtype = DType::kFloat32;
-  v.has_shape = true;
-  for (auto d : dims) v.shape.push_back(Dim{d, ""});
-  return v;
 }
 
 inline void add_weight(Graph& g, Tensor t) { g.weights[t.name] = std::move(t); }
