@@ -160,22 +160,31 @@ qp::DType dtype_from_name(const std::string& n) {
   throw qp::Error("unknown dtype '" + n + "'");
 }
 
+// The heap pointers of entries [{ptr, ...}] that the JS wrapper malloc'd and filled (an empty list for undefined).
+std::vector<void*> heap_ptrs(val list) {
+  std::vector<void*> p;
+  const int n = list.isUndefined() || list.isNull() ? 0 : list["length"].as<int>();
+  for (int i = 0; i < n; ++i) p.push_back(reinterpret_cast<void*>(list[i]["ptr"].as<uintptr_t>()));
+  return p;
+}
+
+// Frees them when it goes out of scope. Made inside the guarded call: a JS exception thrown by guarded() would not
+// run C++ destructors.
+struct HeapFree {
+  std::vector<void*>& p;
+  ~HeapFree() {
+    for (void* q : p) std::free(q);
+  }
+};
+
 // Runs model `id`. `inputs`: [{name, dtype, shape, ptr, bytes}] with malloc'd data (freed here); `options` JSON:
 // {random, seed, dims, repeat, labels}. Returns {report: JSON string, outputs: [{name, dtype, shape, data}]} with
 // the data copied out into typed arrays.
 val run(int id, val inputs, std::string options) {
-  std::vector<void*> owned;
-  const int n_in = inputs.isUndefined() || inputs.isNull() ? 0 : inputs["length"].as<int>();
-  for (int i = 0; i < n_in; ++i) owned.push_back(reinterpret_cast<void*>(inputs[i]["ptr"].as<uintptr_t>()));
-  struct Free {
-    std::vector<void*>& p;
-    ~Free() {
-      for (void* q : p) std::free(q);
-    }
-  };
-  // Freed inside the guarded call: a JS exception thrown by guarded() would not run C++ destructors.
+  std::vector<void*> owned = heap_ptrs(inputs);
+  const int n_in = static_cast<int>(owned.size());
   return guarded([&] {
-    Free free_all{owned};
+    HeapFree free_all{owned};
     Model& m = model(id);
     qp::RunRequest req;
     nlohmann::json o = options.empty() ? nlohmann::json::object() : nlohmann::json::parse(options, nullptr, false);
@@ -284,19 +293,13 @@ qp::CalibrationSet calibration_for(const Model& m, const std::string& calibratio
 }
 
 // Stores calibration data for model `id`: `samples` is [{sample, name, dtype, shape, ptr, bytes}] (malloc'd data, freed
-// here), one entry per input of each sample; `info` JSON: {source, samples (the count), name (default "")}. Every input of the model must be given in every
-// sample, with a concrete shape. Returns the number of samples.
+// here), one entry per input of each sample; `info` JSON: {source, samples (the count), name (default "")}. Every
+// input of the model must be given in every sample, with a concrete shape. Returns the number of samples.
 int set_calibration(int id, val samples, std::string info) {
-  std::vector<void*> owned;
-  const int n = samples.isUndefined() || samples.isNull() ? 0 : samples["length"].as<int>();
-  for (int i = 0; i < n; ++i) owned.push_back(reinterpret_cast<void*>(samples[i]["ptr"].as<uintptr_t>()));
+  std::vector<void*> owned = heap_ptrs(samples);
+  const int n = static_cast<int>(owned.size());
   return guarded([&] {
-    struct Free {
-      std::vector<void*>& p;
-      ~Free() {
-        for (void* q : p) std::free(q);
-      }
-    } free_all{owned};
+    HeapFree free_all{owned};
     Model& m = model(id);
     const nlohmann::json o = info.empty() ? nlohmann::json::object() : nlohmann::json::parse(info, nullptr, false);
     if (!o.is_object()) throw qp::Error("setCalibration: info is not a JSON object");
